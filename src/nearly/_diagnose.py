@@ -1,0 +1,181 @@
+"""Diagnoses: the most likely reason two values differ, in one line each.
+
+Each diagnosis asks the engine a question ("would they match with the sign flipped?") and
+words the answer. They run only after a comparison has failed, and they are ordered from the
+most specific to the most general: the first one is the headline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nearly import _dtypes
+from nearly._engine import Rule, ValueStats, count_failures
+
+__all__ = ["dtype_only_hint", "shape_hints", "value_hints"]
+
+Array = np.ndarray[Any, Any]
+
+#: failing elements all within this many ULPs read as rounding, not a bug
+ROUNDING_ULPS = 8
+#: arrays larger than this are not sorted to look for a reordering
+REORDER_LIMIT = 1_000_000
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _num_any(x: Any) -> str:
+    z = complex(x)
+    return _num(z.real) if z.imag == 0 else f"({_num(z.real)}{z.imag:+.6g}j)"
+
+
+def _passes(a: Array, e: Array, rule: Rule, **kw: Any) -> bool:
+    try:
+        return count_failures(a, e, rule, limit=1, **kw) == 0
+    except (ValueError, TypeError, FloatingPointError):  # a transform that does not apply
+        return False
+
+
+def value_hints(
+    a: Array, e: Array, rule: Rule, stats: ValueStats, masks: tuple[Array, Array] | None
+) -> list[str]:
+    hints: list[str] = []
+    nonfinite = stats.nan_only_actual + stats.nan_only_expected + stats.nonfinite_other
+    if stats.mask_differs:
+        hints.append(
+            f"the masks differ at {stats.mask_differs} element(s); masked elements are ignored "
+            "only where both sides mask them"
+        )
+    if nonfinite and nonfinite + stats.mask_differs >= stats.failed:
+        parts = []
+        if stats.nan_only_actual:
+            parts.append(f"NaN only in actual at {stats.nan_only_actual} element(s)")
+        if stats.nan_only_expected:
+            parts.append(f"NaN only in expected at {stats.nan_only_expected} element(s)")
+        if stats.nonfinite_other:
+            why = "infinities that differ" if rule.equal_nan else "infinities or NaNs that differ"
+            parts.append(f"{why} at {stats.nonfinite_other} element(s)")
+            if not rule.equal_nan:
+                parts[-1] += " (equal_nan=False: NaN never equals NaN)"
+        hints.append("; ".join(parts) + "; every finite element is close")
+        return hints
+    if nonfinite:
+        hints.append(
+            f"{nonfinite} failing element(s) are NaN/Inf on one side only "
+            f"(NaN only in actual: {stats.nan_only_actual}, only in expected: "
+            f"{stats.nan_only_expected})"
+        )
+    ulp_fam = _dtypes.family(rule.ulp_dtype)
+    wu = stats.worst_ulps
+    if ulp_fam in ("float", "complex") and wu is not None and 0 < wu.value <= ROUNDING_ULPS:
+        k = int(wu.value)
+        label = _dtypes.dtype_label(_dtypes.component(rule.ulp_dtype))
+        hints.append(
+            f"rounding-level: every failing element is within {k} ULP of {label}; compare with "
+            f"a tolerance (ulps={k}, or one derived from the computation with nearly.tol)"
+        )
+        return hints
+    if masks is not None:
+        return hints or [_generic(stats)]
+    sized = a.size > 0 and stats.failed > 0
+    if sized and _passes(a, e, rule, transform=np.negative):
+        hints.append("sign flipped: actual matches -expected")
+    if (
+        sized and a.ndim >= 2 and a.shape[-1] == a.shape[-2] and a.shape[-1] > 1
+        and _passes(np.swapaxes(a, -1, -2), e, rule)
+    ):
+        hints.append("looks transposed: actual with its last two axes swapped matches expected")
+    first = stats.first_failure
+    if sized and first is not None and stats.failed >= 2:
+        work = _dtypes.work_dtype(a.dtype, e.dtype)
+        with np.errstate(all="ignore"):
+            av, ev = np.asarray(a[first]).astype(work), np.asarray(e[first]).astype(work)
+            c = av - ev
+            s = av / ev if ev != 0 else np.asarray(np.nan)
+        if np.isfinite(c) and c != 0 and _passes(a, e, rule, transform=lambda x: x - c):
+            hints.append(f"constant offset: actual = expected + {_num_any(c)}")
+        elif (
+            np.isfinite(s) and s not in (0, 1, -1)
+            and _passes(a, e, rule, transform=lambda x: x / s)
+        ):
+            hints.append(f"constant scale: actual = expected × {_num_any(s)}")
+    if (
+        sized and not hints and stats.failed >= 2 and a.size <= REORDER_LIMIT
+        and _dtypes.family(a.dtype) != "complex" and _dtypes.family(e.dtype) != "complex"
+    ):
+        sa = np.sort(a.reshape(-1).astype(np.float64))
+        se = np.sort(e.reshape(-1).astype(np.float64))
+        if _passes(sa, se, rule):
+            hints.append("same values in another order: sorted, the two match")
+    if not hints:
+        hints.append(_generic(stats))
+    return hints
+
+
+def _generic(stats: ValueStats) -> str:
+    w = stats.worst_abs
+    ratio = ""
+    if w is not None and w.allowed:
+        ratio = f", the worst by {_num(w.value / w.allowed)}× the allowed difference"
+    return (
+        f"{stats.failed} element(s) differ beyond the tolerance and not by rounding{ratio}: "
+        "likely a real difference"
+    )
+
+
+def dtype_only_hint(da: np.dtype[Any], de: np.dtype[Any], identical: bool) -> str:
+    how = "equal" if identical else "close"
+    return (
+        f"only the dtype differs ({_dtypes.dtype_label(da)} vs {_dtypes.dtype_label(de)}); "
+        f"the values are {how}"
+    )
+
+
+def shape_hints(
+    a: Array, e: Array, rule: Rule | None, a_python_scalar: bool, e_python_scalar: bool
+) -> list[str]:
+    hints: list[str] = []
+    sa, se = a.shape, e.shape
+
+    def verdict(x: Array, y: Array) -> str:
+        if rule is None:
+            return ""
+        return ", and then the values match" if _passes(x, y, rule) else ", but the values differ"
+
+    if a_python_scalar != e_python_scalar and a.size == 1 and e.size == 1:
+        side = "actual" if a_python_scalar else "expected"
+        hints.append(
+            f"{side} is a Python scalar (0-d) and the other has shape "
+            f"{sa if e_python_scalar else se}: compare with .item() or reshape"
+            + verdict(a.reshape(()), e.reshape(()))
+        )
+        return hints
+    if a.size == e.size and np.squeeze(a).shape == np.squeeze(e).shape:
+        hints.append(
+            "shapes differ only by axes of length 1: they match after squeeze"
+            + verdict(np.squeeze(a), np.squeeze(e))
+        )
+    elif a.ndim >= 2 and sa[:-2] == se[:-2] and sa[-2:] == se[-2:][::-1]:
+        if rule is not None and _passes(np.swapaxes(a, -1, -2), e, rule):
+            hints.append("looks transposed: actual with its last two axes swapped matches expected")
+        else:
+            hints.append("the last two axes are swapped (transposed shape), and the values differ too")
+    elif a.size == e.size:
+        hints.append(
+            f"same number of elements ({a.size}): a reshape to {se} may be missing"
+            + (verdict(a.reshape(se), e) if a.size <= REORDER_LIMIT else "")
+        )
+    else:
+        try:
+            shape = np.broadcast_shapes(sa, se)
+            hints.append(
+                f"the shapes broadcast to {shape}; nearly does not broadcast unless "
+                "check_shape=False"
+            )
+        except ValueError:
+            hints.append(f"{a.size} vs {e.size} elements: the shapes are incompatible")
+    return hints

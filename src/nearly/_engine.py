@@ -1,0 +1,382 @@
+"""The numeric engine: decide, count and measure element-wise differences between two arrays.
+
+Framework-free and string-free. Work happens in chunks of ``CHUNK`` elements so memory stays
+flat however large the inputs: a passing comparison allocates a few chunk-sized temporaries and
+nothing proportional to the input. Two passes:
+
+* :func:`count_failures` -- the verdict. An exact-equality test first (cheap, native dtype), then
+  the tolerance rule in float64 with a bound on its own rounding error; the rare elements inside
+  that bound are decided in exact arithmetic (:mod:`nearly._exact`).
+* :func:`measure` -- run only when something failed: counts by cause, the worst absolute,
+  relative and ULP differences among failing elements with their indices, and a few examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from nearly import _dtypes
+from nearly._exact import as_fraction, exact_close_complex, exact_close_real
+
+__all__ = ["CHUNK", "Extreme", "Rule", "ValueStats", "count_failures", "measure"]
+
+CHUNK = 1 << 16
+EXAMPLES = 5
+
+Array = np.ndarray[Any, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A resolved tolerance for one pair of numeric arrays."""
+
+    rtol: Any  # float, or float64 array broadcastable to the compared shape
+    atol: Any
+    rtol_exact: Fraction | None  # None when rtol is an array (read as stored)
+    atol_exact: Fraction | None
+    ulps: int | None
+    ulp_dtype: np.dtype[Any]  # the lower-precision dtype: ULPs are counted in it
+    equal_nan: bool = True
+
+    @property
+    def exact_only(self) -> bool:
+        return self.rtol_exact == 0 and self.atol_exact == 0 and not self.ulps
+
+
+@dataclass(frozen=True)
+class Extreme:
+    """The largest difference of one kind among failing elements."""
+
+    value: float
+    index: tuple[int, ...]
+    allowed: float | None
+
+
+@dataclass
+class ValueStats:
+    """What :func:`measure` found. Flat indices are converted to tuples by the caller."""
+
+    failed: int = 0
+    total: int = 0
+    nan_only_actual: int = 0
+    nan_only_expected: int = 0
+    nonfinite_other: int = 0  # inf vs finite, +inf vs -inf, NaN with equal_nan=False
+    mask_differs: int = 0
+    worst_abs: Extreme | None = None
+    worst_rel: Extreme | None = None
+    worst_ulps: Extreme | None = None
+    examples: list[tuple[tuple[int, ...], Any, Any]] = field(default_factory=list)
+    first_failure: tuple[int, ...] | None = None
+
+
+# ------------------------------------------------------------------------- chunked iteration
+
+
+def _blocks(arrays: Sequence[Array], chunk: int) -> Iterator[list[Array]]:
+    """Yield flat chunks of same-shaped arrays in C order, copying at most a chunk at a time."""
+    first = arrays[0]
+    if first.ndim == 0 or first.size <= chunk:
+        yield [np.ascontiguousarray(x).reshape(-1) for x in arrays]
+        return
+    if all(x.flags.c_contiguous for x in arrays):
+        flats = [x.reshape(-1) for x in arrays]
+        for start in range(0, first.size, chunk):
+            yield [f[start : start + chunk] for f in flats]
+        return
+    row = first.size // first.shape[0]
+    if row <= chunk:
+        step = max(1, chunk // max(row, 1))
+        for i in range(0, first.shape[0], step):
+            yield [np.ascontiguousarray(x[i : i + step]).reshape(-1) for x in arrays]
+    else:
+        for i in range(first.shape[0]):
+            yield from _blocks([x[i] for x in arrays], chunk)
+
+
+def _chunks(
+    arrays: Sequence[Array | None], chunk: int = CHUNK
+) -> Iterator[tuple[int, list[Array | None]]]:
+    present = [x for x in arrays if x is not None]
+    start = 0
+    for parts in _blocks(present, chunk):
+        it = iter(parts)
+        yield start, [None if x is None else next(it) for x in arrays]
+        start += len(parts[0])
+
+
+# ------------------------------------------------------------------------------ the verdict
+
+
+@dataclass
+class _Chunk:
+    """Per-chunk intermediate results of the rule."""
+
+    fail: Array
+    d: Array | None = None  # |a - e| in the work dtype (finite pairs)
+    t: Array | None = None  # atol + rtol*|e|
+    mag: Array | None = None  # |e|
+    finite: Array | None = None
+    nan_a: Array | None = None
+    nan_e: Array | None = None
+
+
+def _chunk_rule(
+    ac: Array,
+    ec: Array,
+    rc: Array | None,
+    tc: Array | None,
+    mac: Array | None,
+    mec: Array | None,
+    rule: Rule,
+    work: np.dtype[Any],
+    lossy: bool,
+    native_eq: bool,
+    transform: Callable[[Array], Array] | None,
+    need_detail: bool,
+) -> _Chunk | None:
+    """Failing elements of one chunk, or None when the whole chunk is exactly equal."""
+    if native_eq and transform is None and mac is None:
+        eq = ac == ec
+        if eq.all():
+            return None
+    with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
+        aw = ac.astype(work)
+        ew = ec.astype(work)
+        if transform is not None:
+            aw = transform(aw)
+        nan_a = np.isnan(aw)
+        nan_e = np.isnan(ew)
+        finite = np.isfinite(aw) & np.isfinite(ew)
+        fail = np.zeros(ac.shape, dtype=bool)
+        if not finite.all():
+            both_nan = nan_a & nan_e
+            ok = (both_nan & rule.equal_nan) | (~nan_a & ~nan_e & (aw == ew))
+            fail |= ~finite & ~ok
+        d = np.abs(aw - ew)
+        mag = np.abs(ew)
+        rt = rule.rtol if rc is None else rc
+        at = rule.atol if tc is None else tc
+        t = at + rt * mag
+        # A bound on the rounding error of d and t in the work dtype (plus, for 64-bit
+        # integers, of converting them): outside it the float verdict is certain.
+        fin_w = _dtypes.float_format(_dtypes.component(work))
+        u = 2.0 ** (-fin_w.p)
+        tiny = 4.0 * float(np.finfo(_dtypes.component(work)).smallest_subnormal)
+        band = 8.0 * u * np.maximum(d, t) + tiny
+        if lossy:
+            band = band + 4.0 * u * (np.abs(aw) + mag)
+        over = d - t
+        fin_fail = finite & (over > band)
+        clear_pass = over <= -band
+        if not lossy:
+            # no conversion rounded, so d == 0 means the values are equal: always a pass
+            clear_pass |= d == 0
+        # NaN in `over` (inf - inf after an overflow) lands here too: decided exactly
+        unsure = finite & ~fin_fail & ~clear_pass
+        fail |= fin_fail
+        if rule.ulps is not None:
+            cand = fail | unsure
+            if cand.any():
+                idx = np.flatnonzero(cand)
+                ulp_ok = _dtypes.ulp_distance_exact_ok(
+                    aw[idx] if transform is not None else ac[idx], ec[idx], rule.ulp_dtype, rule.ulps
+                )
+                # a NaN/inf mismatch never passes by ULPs unless the values are equal
+                ulp_ok &= finite[idx]
+                fail[idx[ulp_ok]] = False
+                unsure[idx[ulp_ok]] = False
+        if unsure.any():
+            for i in np.flatnonzero(unsure):
+                a_i = aw[i] if transform is not None else ac[i]
+                ok_i = _exact_element(
+                    a_i, ec[i], rule,
+                    None if rc is None else rc[i], None if tc is None else tc[i],
+                    work.kind == "c",
+                )
+                fail[i] = not ok_i
+        if mac is not None and mec is not None:
+            both = mac & mec
+            one = mac ^ mec
+            fail = (fail & ~both) | one
+    if not need_detail:
+        return _Chunk(fail)
+    return _Chunk(fail, d, t, mag, finite, nan_a, nan_e)
+
+
+def _exact_element(
+    a: Any, e: Any, rule: Rule, r_i: Any, t_i: Any, cplx: bool
+) -> bool:
+    rtol = rule.rtol_exact if r_i is None else as_fraction(float(r_i))
+    atol = rule.atol_exact if t_i is None else as_fraction(float(t_i))
+    assert rtol is not None and atol is not None
+    if cplx:
+        return exact_close_complex(a, e, rtol, atol)
+    return exact_close_real(a, e, rtol, atol)
+
+
+def _prepare(
+    a: Array, e: Array, rule: Rule
+) -> tuple[np.dtype[Any], bool, bool, Array | None, Array | None]:
+    work = _dtypes.work_dtype(a.dtype, e.dtype)
+    lossy = _dtypes.inexact_in_work(a.dtype, work) or _dtypes.inexact_in_work(e.dtype, work)
+    fa, fe = _dtypes.family(a.dtype), _dtypes.family(e.dtype)
+    native_eq = a.dtype == e.dtype or (fa in ("int", "bool") and fe in ("int", "bool"))
+    if native_eq and lossy and not (fa in ("int", "bool") and fe in ("int", "bool")):
+        native_eq = False
+    rt = np.broadcast_to(rule.rtol, a.shape) if isinstance(rule.rtol, np.ndarray) else None
+    at = np.broadcast_to(rule.atol, a.shape) if isinstance(rule.atol, np.ndarray) else None
+    return work, lossy, native_eq, rt, at
+
+
+def count_failures(
+    a: Array,
+    e: Array,
+    rule: Rule,
+    *,
+    transform: Callable[[Array], Array] | None = None,
+    masks: tuple[Array, Array] | None = None,
+    limit: int | None = None,
+) -> int:
+    """How many elements of two same-shaped numeric arrays break ``rule``.
+
+    ``transform`` is applied to each chunk of ``a`` (in the work dtype) first; diagnoses use
+    it to ask "would they match after ...?". ``limit`` stops counting early.
+    """
+    work, lossy, native_eq, rt, at = _prepare(a, e, rule)
+    ma, me = masks if masks is not None else (None, None)
+    failed = 0
+    for _, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, rt, at, ma, me]):
+        assert ac is not None and ec is not None
+        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, work, lossy, native_eq, transform, False)
+        if res is not None:
+            failed += int(np.count_nonzero(res.fail))
+            if limit is not None and failed >= limit:
+                return failed
+    return failed
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    if not shape:
+        return ()
+    return tuple(int(i) for i in np.unravel_index(flat, shape))
+
+
+def _better(cur: Extreme | None, value: float) -> bool:
+    if cur is None:
+        return True
+    if np.isnan(value):
+        return False
+    return value > cur.value
+
+
+def measure(
+    a: Array, e: Array, rule: Rule, *, masks: tuple[Array, Array] | None = None
+) -> ValueStats:
+    """Counts, worst differences and examples of the failing elements of two arrays."""
+    work, lossy, native_eq, rt, at = _prepare(a, e, rule)
+    ma, me = masks if masks is not None else (None, None)
+    shape = a.shape
+    stats = ValueStats(total=int(a.size))
+    fam_ulp = _dtypes.family(rule.ulp_dtype)
+    for start, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, rt, at, ma, me]):
+        assert ac is not None and ec is not None
+        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, work, lossy, native_eq, None, True)
+        if res is None:
+            continue
+        fail = res.fail
+        nfail = int(np.count_nonzero(fail))
+        if nfail == 0:
+            continue
+        stats.failed += nfail
+        assert res.nan_a is not None and res.nan_e is not None and res.finite is not None
+        assert res.d is not None and res.t is not None and res.mag is not None
+        if mac is not None and mec is not None:
+            stats.mask_differs += int(np.count_nonzero(mac ^ mec))
+            unmasked = ~(mac | mec)
+        else:
+            unmasked = np.ones(fail.shape, dtype=bool)
+        fu = fail & unmasked
+        stats.nan_only_actual += int(np.count_nonzero(fu & res.nan_a & ~res.nan_e))
+        stats.nan_only_expected += int(np.count_nonzero(fu & res.nan_e & ~res.nan_a))
+        stats.nonfinite_other += int(
+            np.count_nonzero(fu & ~res.finite & ~(res.nan_a ^ res.nan_e))
+        )
+        idx = np.flatnonzero(fail)
+        if stats.first_failure is None:
+            stats.first_failure = _unravel(start + int(idx[0]), shape)
+        for i in idx[: max(0, EXAMPLES - len(stats.examples))]:
+            stats.examples.append((_unravel(start + int(i), shape), ac[i], ec[i]))
+        ff = fail & res.finite & unmasked
+        if not ff.any():
+            continue
+        fidx = np.flatnonzero(ff)
+        d, t, mag = res.d[fidx], res.t[fidx], res.mag[fidx]
+        j = int(np.argmax(d))
+        if _better(stats.worst_abs, float(d[j])):
+            stats.worst_abs = Extreme(
+                float(d[j]), _unravel(start + int(fidx[j]), shape), float(t[j])
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(mag > 0, d / mag, np.inf)
+            rel_allowed = np.where(mag > 0, t / mag, np.inf)
+        j = int(np.argmax(rel))
+        if _better(stats.worst_rel, float(rel[j])):
+            stats.worst_rel = Extreme(
+                float(rel[j]), _unravel(start + int(fidx[j]), shape), float(rel_allowed[j])
+            )
+        if fam_ulp in ("float", "complex"):
+            ud = _dtypes.ulp_distance(ac[fidx], ec[fidx], rule.ulp_dtype)
+            j = int(np.nanargmax(ud)) if not np.all(np.isnan(ud)) else 0
+            if _better(stats.worst_ulps, float(ud[j])):
+                stats.worst_ulps = Extreme(
+                    float(ud[j]),
+                    _unravel(start + int(fidx[j]), shape),
+                    None if rule.ulps is None else float(rule.ulps),
+                )
+    return stats
+
+
+# ------------------------------------------------------------- exact comparison of non-numbers
+
+
+def _unequal_chunks(
+    a: Array, e: Array, eq: Callable[[Array, Array], Array], masks: tuple[Array, Array] | None
+) -> Iterator[tuple[int, Array, Array, Array]]:
+    ma, me = masks if masks is not None else (None, None)
+    for start, (ac, ec, mac, mec) in _chunks([a, e, ma, me]):
+        assert ac is not None and ec is not None
+        bad = ~eq(ac, ec)
+        if mac is not None and mec is not None:
+            bad = (bad & ~(mac & mec)) | (mac ^ mec)
+        yield start, ac, ec, bad
+
+
+def count_unequal(
+    a: Array, e: Array, eq: Callable[[Array, Array], Array],
+    masks: tuple[Array, Array] | None = None,
+) -> int:
+    """How many elements differ under an exact element-wise equality ``eq`` (dates, text,
+    objects), chunk by chunk."""
+    return sum(int(np.count_nonzero(bad)) for *_, bad in _unequal_chunks(a, e, eq, masks))
+
+
+def measure_unequal(
+    a: Array, e: Array, eq: Callable[[Array, Array], Array],
+    masks: tuple[Array, Array] | None = None,
+) -> ValueStats:
+    stats = ValueStats(total=int(a.size))
+    for start, ac, ec, bad in _unequal_chunks(a, e, eq, masks):
+        idx = np.flatnonzero(bad)
+        if idx.size == 0:
+            continue
+        stats.failed += int(idx.size)
+        if stats.first_failure is None:
+            stats.first_failure = _unravel(start + int(idx[0]), a.shape)
+        for i in idx[: max(0, EXAMPLES - len(stats.examples))]:
+            stats.examples.append((_unravel(start + int(i), a.shape), ac[i], ec[i]))
+    return stats

@@ -1,0 +1,242 @@
+"""Walking two nested structures side by side.
+
+Containers are tuple, list (and other sequences), dict (any Mapping), namedtuple and
+dataclass instances. The walk yields leaf pairs to compare and records structural
+differences; it never looks at leaf values. Paths are tuples of parts, formatted in exactly
+one place, :func:`format_path`: ``[0]['logits'].bias``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["LeafPair", "StructureDiff", "TypeNote", "format_path", "walk"]
+
+PathPart = tuple[str, Any]  # ("index", 0) | ("key", "a") | ("attr", "bias") | ("field", "x")
+Path = tuple[PathPart, ...]
+
+
+def format_path(path: Path) -> str:
+    out = []
+    for kind, value in path:
+        if kind == "index":
+            out.append(f"[{value}]")
+        elif kind == "attr":
+            out.append(f".{value}")
+        else:  # dict key or structured-array field
+            out.append(f"[{value!r}]")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class LeafPair:
+    path: Path
+    actual: Any
+    expected: Any
+    container_note: str | None = None  # e.g. "list vs numpy.ndarray" when a list is read as array
+
+
+@dataclass(frozen=True)
+class StructureDiff:
+    path: Path
+    kind: str  # "structure" or "type"
+    detail: str
+    actual_type: str
+    expected_type: str
+
+
+@dataclass(frozen=True)
+class TypeNote:
+    path: Path
+    text: str
+
+
+Event = LeafPair | StructureDiff | TypeNote
+
+
+def type_name(x: Any) -> str:
+    t = type(x)
+    mod = t.__module__
+    if mod == "builtins":
+        return t.__qualname__
+    root = mod.split(".")[0]
+    if root == "numpy" and t.__qualname__ == "MaskedArray":
+        return "numpy.ma.MaskedArray"
+    return f"{root}.{t.__qualname__}" if root in ("numpy", "ml_dtypes") else f"{mod}.{t.__qualname__}"
+
+
+def _is_namedtuple(x: Any) -> bool:
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def _is_dataclass_instance(x: Any) -> bool:
+    return dataclasses.is_dataclass(x) and not isinstance(x, type)
+
+
+def container_kind(x: Any) -> str | None:
+    if isinstance(x, Mapping):
+        return "mapping"
+    if _is_dataclass_instance(x):
+        return "dataclass"
+    if isinstance(x, (str, bytes, bytearray, memoryview)):
+        return None
+    if isinstance(x, (list, tuple)) or (isinstance(x, Sequence) and not hasattr(x, "__array__")):
+        return "sequence"
+    return None
+
+
+def _key_sort(keys: list[Any]) -> list[Any]:
+    try:
+        return sorted(keys)
+    except TypeError:
+        return sorted(keys, key=repr)
+
+
+def _fmt_keys(keys: list[Any]) -> str:
+    return ", ".join(repr(k) for k in _key_sort(keys))
+
+
+def walk(
+    actual: Any,
+    expected: Any,
+    *,
+    strict_types: bool,
+    is_array_leaf: Callable[[Any], bool],
+) -> Iterator[Event]:
+    """Yield every leaf pair, structural difference and container type note, in order.
+
+    ``is_array_leaf`` tells whether a non-container value is array-like (an array, tensor or
+    number): a sequence facing one is read as an array instead of walked.
+    """
+    yield from _walk(actual, expected, (), strict_types, is_array_leaf, set())
+
+
+def _walk(
+    a: Any,
+    e: Any,
+    path: Path,
+    strict: bool,
+    is_array_leaf: Callable[[Any], bool],
+    stack: set[int],
+) -> Iterator[Event]:
+    ka, ke = container_kind(a), container_kind(e)
+    if ka is None and ke is None:
+        yield LeafPair(path, a, e)
+        return
+    if ka is None or ke is None:
+        seq_side, other = (a, e) if ka == "sequence" else (e, a) if ke == "sequence" else (None, None)
+        if seq_side is not None and is_array_leaf(other):
+            note = f"{type_name(a)} vs {type_name(e)}"
+            yield LeafPair(path, a, e, container_note=note)
+            return
+        yield StructureDiff(
+            path, "type", f"a {type_name(a)} vs a {type_name(e)}", type_name(a), type_name(e)
+        )
+        return
+    for x in (a, e):
+        if id(x) in stack:
+            from nearly._errors_internal import cyclic
+
+            raise cyclic(format_path(path))
+    stack = stack | {id(a), id(e)}
+    if ka != ke:
+        yield StructureDiff(
+            path, "type", f"a {type_name(a)} vs a {type_name(e)}", type_name(a), type_name(e)
+        )
+        return
+    if type(a) is not type(e):
+        text = f"{type_name(a)} vs {type_name(e)}"
+        if strict:
+            yield StructureDiff(path, "type", text, type_name(a), type_name(e))
+        else:
+            yield TypeNote(path, f"container types differ ({text}); allowed unless strict_types=True")
+    if ka == "mapping":
+        yield from _walk_mapping(a, e, path, strict, is_array_leaf, stack)
+    elif ka == "dataclass":
+        fa = [f.name for f in dataclasses.fields(a)]
+        fe = [f.name for f in dataclasses.fields(e)]
+        yield from _walk_named(
+            {n: getattr(a, n) for n in fa}, {n: getattr(e, n) for n in fe}, fe,
+            a, e, path, strict, is_array_leaf, stack, "fields",
+        )
+    else:
+        if _is_namedtuple(a) and _is_namedtuple(e) and a._fields != e._fields:
+            yield from _walk_named(
+                dict(zip(a._fields, a)), dict(zip(e._fields, e)), list(e._fields),
+                a, e, path, strict, is_array_leaf, stack, "fields",
+            )
+            return
+        names = e._fields if _is_namedtuple(e) else a._fields if _is_namedtuple(a) else None
+        la, le = len(a), len(e)
+        if la != le:
+            if la > le:
+                extra = f"extra item{'s' if la - le > 1 else ''} in actual at " + _idx_range(le, la)
+            else:
+                extra = f"missing item{'s' if le - la > 1 else ''} in actual at " + _idx_range(la, le)
+            yield StructureDiff(
+                path, "structure", f"lengths differ: actual has {la}, expected {le} ({extra})",
+                type_name(a), type_name(e),
+            )
+        for i in range(min(la, le)):
+            part: PathPart = ("attr", names[i]) if names is not None else ("index", i)
+            yield from _walk(a[i], e[i], (*path, part), strict, is_array_leaf, stack)
+
+
+def _idx_range(lo: int, hi: int) -> str:
+    return f"[{lo}]" if hi - lo == 1 else f"[{lo}]..[{hi - 1}]"
+
+
+def _walk_mapping(
+    a: Mapping[Any, Any],
+    e: Mapping[Any, Any],
+    path: Path,
+    strict: bool,
+    is_array_leaf: Callable[[Any], bool],
+    stack: set[int],
+) -> Iterator[Event]:
+    missing = [k for k in e if k not in a]
+    extra = [k for k in a if k not in e]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing in actual: {_fmt_keys(missing)}")
+        if extra:
+            parts.append(f"extra in actual: {_fmt_keys(extra)}")
+        yield StructureDiff(
+            path, "structure", "keys differ: " + "; ".join(parts), type_name(a), type_name(e)
+        )
+    for k in e:
+        if k in a:
+            yield from _walk(a[k], e[k], (*path, ("key", k)), strict, is_array_leaf, stack)
+
+
+def _walk_named(
+    a: dict[str, Any],
+    e: dict[str, Any],
+    order: list[str],
+    a_obj: Any,
+    e_obj: Any,
+    path: Path,
+    strict: bool,
+    is_array_leaf: Callable[[Any], bool],
+    stack: set[int],
+    what: str,
+) -> Iterator[Event]:
+    missing = [k for k in e if k not in a]
+    extra = [k for k in a if k not in e]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing in actual: {', '.join(missing)}")
+        if extra:
+            parts.append(f"extra in actual: {', '.join(extra)}")
+        yield StructureDiff(
+            path, "structure", f"{what} differ: " + "; ".join(parts),
+            type_name(a_obj), type_name(e_obj),
+        )
+    for k in order:
+        if k in a:
+            yield from _walk(a[k], e[k], (*path, ("attr", k)), strict, is_array_leaf, stack)

@@ -1,0 +1,52 @@
+"""The NumPy backend: NumPy arrays and scalars (every dtype, incl. ml_dtypes), masked arrays,
+Python numbers, str/bytes, None, sequences read as arrays, array-likes, plain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nearly._tree import type_name
+from nearly.backends import Leaf
+
+__all__ = ["to_leaf"]
+
+_PY_DTYPES = {bool: np.bool_, int: np.int64, float: np.float64, complex: np.complex128}
+
+
+def to_leaf(obj: Any) -> Leaf:
+    name = type_name(obj)
+    if obj is None:
+        return Leaf(obj, "none", name)
+    if isinstance(obj, (str, bytes)):
+        return Leaf(obj, "text", name)
+    if isinstance(obj, np.ma.MaskedArray):
+        data = np.ma.getdata(obj)
+        return Leaf(obj, "array", name, data, mask=np.ma.getmaskarray(obj))
+    if isinstance(obj, np.ndarray):
+        return Leaf(obj, "array", name, obj)
+    if isinstance(obj, np.generic):
+        return Leaf(obj, "array", name, np.asarray(obj))
+    t = type(obj)
+    if t in _PY_DTYPES or isinstance(obj, (bool, int, float, complex)):
+        base = next(b for b in (bool, int, float, complex) if isinstance(obj, b))
+        if base is int and not (-(2**63) <= obj < 2**63):
+            return Leaf(obj, "array", name, np.array(obj, dtype=object), python_scalar=True)
+        return Leaf(obj, "array", name, np.asarray(obj, dtype=_PY_DTYPES[base]), python_scalar=True)
+    if isinstance(obj, Sequence):
+        try:
+            arr = np.asarray(obj)
+        except (ValueError, TypeError):
+            return Leaf(obj, "object", name)
+        if arr.dtype == object:
+            return Leaf(obj, "object", name)
+        return Leaf(obj, "array", name, arr, from_sequence=True)
+    if hasattr(obj, "__array__") or hasattr(obj, "__array_interface__"):
+        try:
+            arr = np.asarray(obj)
+        except Exception:  # a foreign array that refuses conversion: fall back to ==
+            return Leaf(obj, "object", name)
+        return Leaf(obj, "array", name, arr)
+    return Leaf(obj, "object", name)

@@ -1,0 +1,215 @@
+"""The public checks: compare, explain, assert_close, assert_equal, assert_finite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from nearly import _dtypes
+from nearly._compare import run
+from nearly._engine import measure_unequal
+from nearly._options import Options, check_msg, make_options, reject_unknown
+from nearly._result import Comparison, Example, Mismatch
+from nearly._tree import LeafPair, StructureDiff, format_path, walk
+from nearly.backends import is_array_leaf, to_leaf
+from nearly.errors import NotClose, NotFinite
+
+__all__ = ["assert_close", "assert_equal", "assert_finite", "compare", "explain"]
+
+_CLOSE_OPTIONS = (
+    "rtol", "atol", "ulps", "tol", "equal_nan", "check_dtype", "check_shape",
+    "check_device", "strict_types",
+)
+_EQUAL_OPTIONS = ("equal_nan", "check_dtype", "check_shape", "check_device", "strict_types")
+
+
+def compare(
+    actual: Any,
+    expected: Any,
+    *,
+    rtol: Any = None,
+    atol: Any = None,
+    ulps: int | None = None,
+    tol: Any = None,
+    equal_nan: bool = True,
+    check_dtype: bool = False,
+    check_shape: bool = True,
+    check_device: bool = False,
+    strict_types: bool = False,
+    **unknown: Any,
+) -> Comparison:
+    """Compare two values or nested structures and return everything that differs.
+
+    Never raises on a mismatch (only on misuse). ``bool(result)`` tells whether they are
+    close; ``str(result)`` is the report; ``result.mismatches`` has one record per failing leaf.
+
+    An element passes when ``|actual - expected| <= atol + rtol * |expected|`` or when the two
+    are within ``ulps`` units in the last place of the lower-precision dtype. Give any of
+    ``rtol``/``atol``/``ulps`` and the others are 0; give none and each pair uses
+    :func:`nearly.tol.default` of its lower-precision dtype; or pass ``tol=`` a Tolerance.
+
+    >>> import numpy as np, nearly
+    >>> bool(nearly.compare((np.float32(0.1),), [0.1]))
+    True
+    """
+    reject_unknown("compare", unknown, _CLOSE_OPTIONS)
+    options = make_options(
+        "compare", rtol=rtol, atol=atol, ulps=ulps, tol=tol, equal_nan=equal_nan,
+        check_dtype=check_dtype, check_shape=check_shape, check_device=check_device,
+        strict_types=strict_types,
+    )
+    return run(actual, expected, options)
+
+
+def explain(actual: Any, expected: Any, **options: Any) -> str:
+    """The report text for ``compare(actual, expected, **options)``."""
+    return str(compare(actual, expected, **options))
+
+
+def _raise(comparison: Comparison, msg: str | Callable[[str], str] | None,
+           error: type[NotClose] | type[NotFinite]) -> None:
+    report = str(comparison)
+    if msg is None:
+        text = report
+    elif isinstance(msg, str):
+        text = f"{msg}\n\n{report}"
+    else:
+        text = str(msg(report))
+    raise error(text, comparison)
+
+
+def assert_close(
+    actual: Any,
+    expected: Any,
+    *,
+    rtol: Any = None,
+    atol: Any = None,
+    ulps: int | None = None,
+    tol: Any = None,
+    equal_nan: bool = True,
+    check_dtype: bool = False,
+    check_shape: bool = True,
+    check_device: bool = False,
+    strict_types: bool = False,
+    msg: str | Callable[[str], str] | None = None,
+    **unknown: Any,
+) -> None:
+    """Assert that two values or nested structures are close; raise :class:`nearly.NotClose`
+    explaining every failing leaf otherwise.
+
+    Options are those of :func:`compare`; ``msg`` is a string put before the report, or a
+    callable that receives the report and returns the message.
+
+    >>> import numpy as np, nearly
+    >>> nearly.assert_close({"w": np.ones(3)}, {"w": np.ones(3) + 1e-9})
+    """
+    __tracebackhide__ = True
+    reject_unknown("assert_close", unknown, (*_CLOSE_OPTIONS, "msg"))
+    msg = check_msg("assert_close", msg)
+    options = make_options(
+        "assert_close", rtol=rtol, atol=atol, ulps=ulps, tol=tol, equal_nan=equal_nan,
+        check_dtype=check_dtype, check_shape=check_shape, check_device=check_device,
+        strict_types=strict_types,
+    )
+    comparison = run(actual, expected, options)
+    if not comparison.ok:
+        _raise(comparison, msg, NotClose)
+
+
+def assert_equal(
+    actual: Any,
+    expected: Any,
+    *,
+    equal_nan: bool = True,
+    check_dtype: bool = False,
+    check_shape: bool = True,
+    check_device: bool = False,
+    strict_types: bool = False,
+    msg: str | Callable[[str], str] | None = None,
+    **unknown: Any,
+) -> None:
+    """Assert exact equality (NaN equals NaN unless ``equal_nan=False``; -0.0 equals 0.0);
+    raise :class:`nearly.NotClose` explaining every difference otherwise."""
+    __tracebackhide__ = True
+    reject_unknown("assert_equal", unknown, (*_EQUAL_OPTIONS, "msg"))
+    msg = check_msg("assert_equal", msg)
+    options = make_options(
+        "assert_equal", equal_nan=equal_nan, check_dtype=check_dtype, check_shape=check_shape,
+        check_device=check_device, strict_types=strict_types, exact=True,
+    )
+    comparison = run(actual, expected, options)
+    if not comparison.ok:
+        _raise(comparison, msg, NotClose)
+
+
+def assert_finite(
+    tree: Any, *, msg: str | Callable[[str], str] | None = None, **unknown: Any
+) -> None:
+    """Assert that every number in ``tree`` is finite (no NaN, no ±inf); raise
+    :class:`nearly.NotFinite` naming each offending leaf, with counts and positions.
+
+    Leaves that are not numbers (strings, None, integer arrays) are finite by definition.
+    """
+    __tracebackhide__ = True
+    reject_unknown("assert_finite", unknown, ("msg",))
+    msg = check_msg("assert_finite", msg)
+    comparison = finite_report(tree)
+    if not comparison.ok:
+        _raise(comparison, msg, NotFinite)
+
+
+def finite_report(tree: Any) -> Comparison:
+    """A Comparison whose mismatches are the leaves of ``tree`` holding NaN or infinity."""
+    mismatches: list[Mismatch] = []
+    leaves = 0
+    for event in walk(tree, tree, strict_types=False, is_array_leaf=is_array_leaf):
+        if isinstance(event, StructureDiff):  # pragma: no cover - a tree always matches itself
+            continue
+        if not isinstance(event, LeafPair):
+            continue
+        leaves += 1
+        leaf = to_leaf(event.actual)
+        arr = leaf.array
+        if arr is None or _dtypes.family(arr.dtype) not in ("float", "complex"):
+            continue
+        stats = measure_unequal(arr, arr, _isfinite_pair)
+        if stats.failed == 0:
+            continue
+        n_nan = n_pos = n_neg = 0
+        for chunk in _chunks_of(arr):
+            with np.errstate(invalid="ignore"):
+                f = chunk.astype(_dtypes.work_dtype(arr.dtype, arr.dtype))
+            n_nan += int(np.count_nonzero(np.isnan(f)))
+            real = np.real(f)
+            n_pos += int(np.count_nonzero(np.isposinf(real) & ~np.isnan(f)))
+            n_neg += int(np.count_nonzero(np.isneginf(real) & ~np.isnan(f)))
+        parts = [f"{n} {what}" for n, what in ((n_nan, "NaN"), (n_pos, "+inf"), (n_neg, "-inf"))
+                 if n]
+        from nearly._compare import _fmt, _side
+
+        mismatches.append(Mismatch(
+            format_path(event.path), "value", "non-finite values",
+            count=stats.failed, total=stats.total, index=stats.first_failure,
+            actual=_side(leaf), expected=None,
+            examples=[Example(i, _fmt(a), "a finite number") for i, a, _ in stats.examples],
+            hints=[", ".join(parts) + f"; the first at {list(stats.first_failure or ())}"],
+        ))
+    return Comparison(mismatches, [], leaves)
+
+
+def _isfinite_pair(x: np.ndarray[Any, Any], _: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.isfinite(x.astype(_dtypes.work_dtype(x.dtype, x.dtype))))
+
+
+def _chunks_of(arr: np.ndarray[Any, Any]) -> Any:
+    from nearly._engine import _chunks
+
+    for _, (c,) in _chunks([arr]):
+        yield c
+
+
+# keep the option names in one place for the unknown-option check
+_: Options | None = None
