@@ -295,6 +295,8 @@ def test_npz_member_that_is_not_an_array(
         ("--rtol", "-1"),
         ("--rtol", "abc"),
         ("--rtol", "nan"),
+        ("--rtol", "inf"),
+        ("--atol", "1e400"),
         ("--atol", "-0.5"),
         ("--ulps", "-1"),
         ("--ulps", "1.5"),

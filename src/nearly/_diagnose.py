@@ -85,7 +85,10 @@ def value_hints(
     if sized and _passes(a, e, rule, transform=np.negative):
         hints.append("sign flipped: actual matches -expected")
     if (
-        sized and a.ndim >= 2 and a.shape[-1] == a.shape[-2] and a.shape[-1] > 1
+        sized
+        and a.ndim >= 2
+        and a.shape[-1] == a.shape[-2]
+        and a.shape[-1] > 1
         and _passes(np.swapaxes(a, -1, -2), e, rule)
     ):
         hints.append("looks transposed: actual with its last two axes swapped matches expected")
@@ -99,13 +102,18 @@ def value_hints(
         if np.isfinite(c) and c != 0 and _passes(a, e, rule, transform=lambda x: x - c):
             hints.append(f"constant offset: actual = expected + {_num_any(c)}")
         elif (
-            np.isfinite(s) and s not in (0, 1, -1)
+            np.isfinite(s)
+            and s not in (0, 1, -1)
             and _passes(a, e, rule, transform=lambda x: x / s)
         ):
             hints.append(f"constant scale: actual = expected × {_num_any(s)}")
     if (
-        sized and not hints and stats.failed >= 2 and a.size <= REORDER_LIMIT
-        and _dtypes.family(a.dtype) != "complex" and _dtypes.family(e.dtype) != "complex"
+        sized
+        and not hints
+        and stats.failed >= 2
+        and a.size <= REORDER_LIMIT
+        and _dtypes.family(a.dtype) != "complex"
+        and _dtypes.family(e.dtype) != "complex"
     ):
         sa = np.sort(a.reshape(-1).astype(np.float64))
         se = np.sort(e.reshape(-1).astype(np.float64))
@@ -163,7 +171,9 @@ def shape_hints(
         if rule is not None and _passes(np.swapaxes(a, -1, -2), e, rule):
             hints.append("looks transposed: actual with its last two axes swapped matches expected")
         else:
-            hints.append("the last two axes are swapped (transposed shape), and the values differ too")
+            hints.append(
+                "the last two axes are swapped (transposed shape), and the values differ too"
+            )
     elif a.size == e.size:
         hints.append(
             f"same number of elements ({a.size}): a reshape to {se} may be missing"

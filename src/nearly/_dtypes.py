@@ -112,7 +112,8 @@ def lower_precision(a: np.dtype[Any], e: np.dtype[Any]) -> np.dtype[Any]:
 def component(dt: np.dtype[Any]) -> np.dtype[Any]:
     """float32 for complex64 and so on; the dtype itself otherwise."""
     if family(dt) == "complex":
-        return np.dtype(dt.type(0).real.dtype)
+        comp: np.dtype[Any] = np.dtype(dt.type(0).real.dtype)
+        return comp
     return dt
 
 
@@ -152,7 +153,7 @@ def _rank_small(x: np.ndarray[Any, Any], fmt: FloatFormat) -> np.ndarray[Any, An
     normal = half * (e - fmt.emin + 1.0) + (mant * 2.0 - 1.0) * half
     sub = ax * float(2.0 ** (fmt.p - 1 - fmt.emin))
     rank = np.where(ax < 2.0**fmt.emin, sub, normal)
-    return np.where(np.signbit(x), -rank, rank)
+    return np.asarray(np.where(np.signbit(x), -rank, rank))
 
 
 def _ordered_bits64(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -203,17 +204,22 @@ def ulp_distance(
     fam = family(fmt_dtype)
     if fam == "complex":
         comp = component(fmt_dtype)
-        return np.fmax(
-            ulp_distance(np.real(a), np.real(e), comp), ulp_distance(np.imag(a), np.imag(e), comp)
+        return np.asarray(
+            np.fmax(
+                ulp_distance(np.real(a), np.real(e), comp),
+                ulp_distance(np.imag(a), np.imag(e), comp),
+            )
         )
     if np.iscomplexobj(a) or np.iscomplexobj(e):
-        return np.fmax(
-            ulp_distance(np.real(a), np.real(e), fmt_dtype),
-            ulp_distance(np.imag(a), np.imag(e), fmt_dtype),
+        return np.asarray(
+            np.fmax(
+                ulp_distance(np.real(a), np.real(e), fmt_dtype),
+                ulp_distance(np.imag(a), np.imag(e), fmt_dtype),
+            )
         )
     if fam in ("int", "bool"):
         with np.errstate(invalid="ignore", over="ignore"):
-            return np.abs(a.astype(np.float64) - e.astype(np.float64))
+            return np.asarray(np.abs(a.astype(np.float64) - e.astype(np.float64)))
     ra = _to_format(np.asarray(a), fmt_dtype)
     re = _to_format(np.asarray(e), fmt_dtype)
     fmt = float_format(fmt_dtype)

@@ -184,7 +184,10 @@ def _chunk_rule(
             if cand.any():
                 idx = np.flatnonzero(cand)
                 ulp_ok = _dtypes.ulp_distance_exact_ok(
-                    aw[idx] if transform is not None else ac[idx], ec[idx], rule.ulp_dtype, rule.ulps
+                    aw[idx] if transform is not None else ac[idx],
+                    ec[idx],
+                    rule.ulp_dtype,
+                    rule.ulps,
                 )
                 # a NaN/inf mismatch never passes by ULPs unless the values are equal
                 ulp_ok &= finite[idx]
@@ -194,8 +197,11 @@ def _chunk_rule(
             for i in np.flatnonzero(unsure):
                 a_i = aw[i] if transform is not None else ac[i]
                 ok_i = _exact_element(
-                    a_i, ec[i], rule,
-                    None if rc is None else rc[i], None if tc is None else tc[i],
+                    a_i,
+                    ec[i],
+                    rule,
+                    None if rc is None else rc[i],
+                    None if tc is None else tc[i],
                     work.kind == "c",
                 )
                 fail[i] = not ok_i
@@ -208,9 +214,7 @@ def _chunk_rule(
     return _Chunk(fail, d, t, mag, finite, nan_a, nan_e)
 
 
-def _exact_element(
-    a: Any, e: Any, rule: Rule, r_i: Any, t_i: Any, cplx: bool
-) -> bool:
+def _exact_element(a: Any, e: Any, rule: Rule, r_i: Any, t_i: Any, cplx: bool) -> bool:
     rtol = rule.rtol_exact if r_i is None else as_fraction(float(r_i))
     atol = rule.atol_exact if t_i is None else as_fraction(float(t_i))
     assert rtol is not None and atol is not None
@@ -303,9 +307,7 @@ def measure(
         fu = fail & unmasked
         stats.nan_only_actual += int(np.count_nonzero(fu & res.nan_a & ~res.nan_e))
         stats.nan_only_expected += int(np.count_nonzero(fu & res.nan_e & ~res.nan_a))
-        stats.nonfinite_other += int(
-            np.count_nonzero(fu & ~res.finite & ~(res.nan_a ^ res.nan_e))
-        )
+        stats.nonfinite_other += int(np.count_nonzero(fu & ~res.finite & ~(res.nan_a ^ res.nan_e)))
         idx = np.flatnonzero(fail)
         if stats.first_failure is None:
             stats.first_failure = _unravel(start + int(idx[0]), shape)
@@ -316,6 +318,14 @@ def measure(
             continue
         fidx = np.flatnonzero(ff)
         d, t, mag = res.d[fidx], res.t[fidx], res.mag[fidx]
+        if lossy:  # 64-bit integers: the float64 differences may be off; make them exact
+            d, mag = d.copy(), mag.copy()
+            with np.errstate(invalid="ignore"):
+                big = (np.abs(ac[fidx].astype(np.float64)) >= 2.0**53) | (mag >= 2.0**53)
+            for k in np.flatnonzero(big):
+                i = fidx[k]
+                fa_, fe_ = as_fraction(ac[i]), as_fraction(ec[i])
+                d[k], mag[k] = float(abs(fa_ - fe_)), float(abs(fe_))
         j = int(np.argmax(d))
         if _better(stats.worst_abs, float(d[j])):
             stats.worst_abs = Extreme(
@@ -357,7 +367,9 @@ def _unequal_chunks(
 
 
 def count_unequal(
-    a: Array, e: Array, eq: Callable[[Array, Array], Array],
+    a: Array,
+    e: Array,
+    eq: Callable[[Array, Array], Array],
     masks: tuple[Array, Array] | None = None,
 ) -> int:
     """How many elements differ under an exact element-wise equality ``eq`` (dates, text,
@@ -366,7 +378,9 @@ def count_unequal(
 
 
 def measure_unequal(
-    a: Array, e: Array, eq: Callable[[Array, Array], Array],
+    a: Array,
+    e: Array,
+    eq: Callable[[Array, Array], Array],
     masks: tuple[Array, Array] | None = None,
 ) -> ValueStats:
     stats = ValueStats(total=int(a.size))

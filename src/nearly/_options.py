@@ -12,16 +12,34 @@ from nearly.tol import Tolerance
 __all__ = ["Options", "make_options"]
 
 OPTION_NAMES = (
-    "rtol", "atol", "ulps", "tol", "equal_nan", "check_dtype", "check_shape",
-    "check_device", "strict_types", "msg",
+    "rtol",
+    "atol",
+    "ulps",
+    "tol",
+    "equal_nan",
+    "check_dtype",
+    "check_shape",
+    "check_device",
+    "strict_types",
+    "msg",
 )
 
 # names other libraries use for the same thing
 _ALIASES = {
-    "rel_tol": "rtol", "abs_tol": "atol", "rel": "rtol", "abs": "atol", "err_msg": "msg",
-    "message": "msg", "tolerance": "tol", "maxulp": "ulps", "nulp": "ulps", "ulp": "ulps",
-    "strict": "strict_types", "check_exact": "tol=nearly.tol.Tolerance() or assert_equal",
-    "equal_nans": "equal_nan", "check_dtypes": "check_dtype",
+    "rel_tol": "rtol",
+    "abs_tol": "atol",
+    "rel": "rtol",
+    "abs": "atol",
+    "err_msg": "msg",
+    "message": "msg",
+    "tolerance": "tol",
+    "maxulp": "ulps",
+    "nulp": "ulps",
+    "ulp": "ulps",
+    "strict": "strict_types",
+    "check_exact": "tol=nearly.tol.Tolerance() or assert_equal",
+    "equal_nans": "equal_nan",
+    "check_dtypes": "check_dtype",
 }
 
 
@@ -34,6 +52,7 @@ class Options:
     check_device: bool = False
     strict_types: bool = False
     exact: bool = False
+    describe_passing: bool = False  # also measure leaves that pass without being identical
 
 
 def reject_unknown(func: str, unknown: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -43,8 +62,7 @@ def reject_unknown(func: str, unknown: Mapping[str, Any], allowed: tuple[str, ..
     hint = _ALIASES.get(name) or next(iter(difflib.get_close_matches(name, allowed, 1)), None)
     suggestion = f" Did you mean {hint}?" if hint else ""
     raise TypeError(
-        f"{func}() got an unknown option {name!r}.{suggestion} "
-        f"Options are: {', '.join(allowed)}."
+        f"{func}() got an unknown option {name!r}.{suggestion} Options are: {', '.join(allowed)}."
     )
 
 
@@ -75,6 +93,7 @@ def make_options(
     check_device: Any = False,
     strict_types: Any = False,
     exact: bool = False,
+    describe_passing: bool = False,
 ) -> Options:
     given = [n for n, v in (("rtol", rtol), ("atol", atol), ("ulps", ulps)) if v is not None]
     if tol is not None:
@@ -112,4 +131,5 @@ def make_options(
         check_device=_flag(func, "check_device", check_device),
         strict_types=_flag(func, "strict_types", strict_types),
         exact=exact,
+        describe_passing=describe_passing,
     )

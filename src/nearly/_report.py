@@ -53,7 +53,7 @@ def _extreme(label: str, ext: Extreme | None, allowed_label: str = "allowed ther
 
 def _mismatch_lines(m: Mismatch) -> list[str]:
     head = f"{_where(m.path)}: {m.detail}"
-    if m.kind in ("value", "dtype") and m.total and (m.count or m.kind == "value"):
+    if m.kind in ("value", "dtype") and m.total > 1 and (m.count or m.kind == "value"):
         pct = 100.0 * m.count / m.total if m.total else 0.0
         head += f" at {m.count} of {m.total} element{'s' if m.total != 1 else ''} ({pct:.3g}%)"
     lines = [head]
@@ -158,13 +158,21 @@ def mismatch_to_dict(m: Mismatch) -> dict[str, Any]:
         "actual": _jside(m.actual),
         "expected": _jside(m.expected),
         "tolerance": None if m.tolerance is None else m.tolerance.to_dict(),
-        "worst": {"abs": _jext(m.worst_abs), "rel": _jext(m.worst_rel),
-                  "ulps": _jext(m.worst_ulps), "ulp_dtype": m.ulp_dtype},
-        "nonfinite": {"nan_only_actual": m.nan_only_actual,
-                      "nan_only_expected": m.nan_only_expected,
-                      "other": m.nonfinite_other, "mask_differs": m.mask_differs},
-        "examples": [{"index": list(x.index), "actual": x.actual, "expected": x.expected}
-                     for x in m.examples],
+        "worst": {
+            "abs": _jext(m.worst_abs),
+            "rel": _jext(m.worst_rel),
+            "ulps": _jext(m.worst_ulps),
+            "ulp_dtype": m.ulp_dtype,
+        },
+        "nonfinite": {
+            "nan_only_actual": m.nan_only_actual,
+            "nan_only_expected": m.nan_only_expected,
+            "other": m.nonfinite_other,
+            "mask_differs": m.mask_differs,
+        },
+        "examples": [
+            {"index": list(x.index), "actual": x.actual, "expected": x.expected} for x in m.examples
+        ],
     }
 
 

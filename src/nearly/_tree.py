@@ -65,7 +65,9 @@ def type_name(x: Any) -> str:
     root = mod.split(".")[0]
     if root == "numpy" and t.__qualname__ == "MaskedArray":
         return "numpy.ma.MaskedArray"
-    return f"{root}.{t.__qualname__}" if root in ("numpy", "ml_dtypes") else f"{mod}.{t.__qualname__}"
+    return (
+        f"{root}.{t.__qualname__}" if root in ("numpy", "ml_dtypes") else f"{mod}.{t.__qualname__}"
+    )
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -127,13 +129,15 @@ def _walk(
         yield LeafPair(path, a, e)
         return
     if ka is None or ke is None:
-        seq_side, other = (a, e) if ka == "sequence" else (e, a) if ke == "sequence" else (None, None)
+        seq_side, other = (
+            (a, e) if ka == "sequence" else (e, a) if ke == "sequence" else (None, None)
+        )
         if seq_side is not None and is_array_leaf(other):
             note = f"{type_name(a)} vs {type_name(e)}"
             yield LeafPair(path, a, e, container_note=note)
             return
         yield StructureDiff(
-            path, "type", f"a {type_name(a)} vs a {type_name(e)}", type_name(a), type_name(e)
+            path, "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
         )
         return
     for x in (a, e):
@@ -144,7 +148,7 @@ def _walk(
     stack = stack | {id(a), id(e)}
     if ka != ke:
         yield StructureDiff(
-            path, "type", f"a {type_name(a)} vs a {type_name(e)}", type_name(a), type_name(e)
+            path, "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
         )
         return
     if type(a) is not type(e):
@@ -152,21 +156,39 @@ def _walk(
         if strict:
             yield StructureDiff(path, "type", text, type_name(a), type_name(e))
         else:
-            yield TypeNote(path, f"container types differ ({text}); allowed unless strict_types=True")
+            yield TypeNote(
+                path, f"container types differ ({text}); allowed unless strict_types=True"
+            )
     if ka == "mapping":
         yield from _walk_mapping(a, e, path, strict, is_array_leaf, stack)
     elif ka == "dataclass":
         fa = [f.name for f in dataclasses.fields(a)]
         fe = [f.name for f in dataclasses.fields(e)]
         yield from _walk_named(
-            {n: getattr(a, n) for n in fa}, {n: getattr(e, n) for n in fe}, fe,
-            a, e, path, strict, is_array_leaf, stack, "fields",
+            {n: getattr(a, n) for n in fa},
+            {n: getattr(e, n) for n in fe},
+            fe,
+            a,
+            e,
+            path,
+            strict,
+            is_array_leaf,
+            stack,
+            "fields",
         )
     else:
         if _is_namedtuple(a) and _is_namedtuple(e) and a._fields != e._fields:
             yield from _walk_named(
-                dict(zip(a._fields, a)), dict(zip(e._fields, e)), list(e._fields),
-                a, e, path, strict, is_array_leaf, stack, "fields",
+                dict(zip(a._fields, a, strict=True)),
+                dict(zip(e._fields, e, strict=True)),
+                list(e._fields),
+                a,
+                e,
+                path,
+                strict,
+                is_array_leaf,
+                stack,
+                "fields",
             )
             return
         names = e._fields if _is_namedtuple(e) else a._fields if _is_namedtuple(a) else None
@@ -175,10 +197,15 @@ def _walk(
             if la > le:
                 extra = f"extra item{'s' if la - le > 1 else ''} in actual at " + _idx_range(le, la)
             else:
-                extra = f"missing item{'s' if le - la > 1 else ''} in actual at " + _idx_range(la, le)
+                extra = f"missing item{'s' if le - la > 1 else ''} in actual at " + _idx_range(
+                    la, le
+                )
             yield StructureDiff(
-                path, "structure", f"lengths differ: actual has {la}, expected {le} ({extra})",
-                type_name(a), type_name(e),
+                path,
+                "structure",
+                f"lengths differ: actual has {la}, expected {le} ({extra})",
+                type_name(a),
+                type_name(e),
             )
         for i in range(min(la, le)):
             part: PathPart = ("attr", names[i]) if names is not None else ("index", i)
@@ -234,8 +261,11 @@ def _walk_named(
         if extra:
             parts.append(f"extra in actual: {', '.join(extra)}")
         yield StructureDiff(
-            path, "structure", f"{what} differ: " + "; ".join(parts),
-            type_name(a_obj), type_name(e_obj),
+            path,
+            "structure",
+            f"{what} differ: " + "; ".join(parts),
+            type_name(a_obj),
+            type_name(e_obj),
         )
     for k in order:
         if k in a:

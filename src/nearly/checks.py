@@ -19,8 +19,15 @@ from nearly.errors import NotClose, NotFinite
 __all__ = ["assert_close", "assert_equal", "assert_finite", "compare", "explain"]
 
 _CLOSE_OPTIONS = (
-    "rtol", "atol", "ulps", "tol", "equal_nan", "check_dtype", "check_shape",
-    "check_device", "strict_types",
+    "rtol",
+    "atol",
+    "ulps",
+    "tol",
+    "equal_nan",
+    "check_dtype",
+    "check_shape",
+    "check_device",
+    "strict_types",
 )
 _EQUAL_OPTIONS = ("equal_nan", "check_dtype", "check_shape", "check_device", "strict_types")
 
@@ -56,9 +63,17 @@ def compare(
     """
     reject_unknown("compare", unknown, _CLOSE_OPTIONS)
     options = make_options(
-        "compare", rtol=rtol, atol=atol, ulps=ulps, tol=tol, equal_nan=equal_nan,
-        check_dtype=check_dtype, check_shape=check_shape, check_device=check_device,
+        "compare",
+        rtol=rtol,
+        atol=atol,
+        ulps=ulps,
+        tol=tol,
+        equal_nan=equal_nan,
+        check_dtype=check_dtype,
+        check_shape=check_shape,
+        check_device=check_device,
         strict_types=strict_types,
+        describe_passing=True,
     )
     return run(actual, expected, options)
 
@@ -68,8 +83,11 @@ def explain(actual: Any, expected: Any, **options: Any) -> str:
     return str(compare(actual, expected, **options))
 
 
-def _raise(comparison: Comparison, msg: str | Callable[[str], str] | None,
-           error: type[NotClose] | type[NotFinite]) -> None:
+def _raise(
+    comparison: Comparison,
+    msg: str | Callable[[str], str] | None,
+    error: type[NotClose] | type[NotFinite],
+) -> None:
     report = str(comparison)
     if msg is None:
         text = report
@@ -109,8 +127,15 @@ def assert_close(
     reject_unknown("assert_close", unknown, (*_CLOSE_OPTIONS, "msg"))
     msg = check_msg("assert_close", msg)
     options = make_options(
-        "assert_close", rtol=rtol, atol=atol, ulps=ulps, tol=tol, equal_nan=equal_nan,
-        check_dtype=check_dtype, check_shape=check_shape, check_device=check_device,
+        "assert_close",
+        rtol=rtol,
+        atol=atol,
+        ulps=ulps,
+        tol=tol,
+        equal_nan=equal_nan,
+        check_dtype=check_dtype,
+        check_shape=check_shape,
+        check_device=check_device,
         strict_types=strict_types,
     )
     comparison = run(actual, expected, options)
@@ -136,8 +161,13 @@ def assert_equal(
     reject_unknown("assert_equal", unknown, (*_EQUAL_OPTIONS, "msg"))
     msg = check_msg("assert_equal", msg)
     options = make_options(
-        "assert_equal", equal_nan=equal_nan, check_dtype=check_dtype, check_shape=check_shape,
-        check_device=check_device, strict_types=strict_types, exact=True,
+        "assert_equal",
+        equal_nan=equal_nan,
+        check_dtype=check_dtype,
+        check_shape=check_shape,
+        check_device=check_device,
+        strict_types=strict_types,
+        exact=True,
     )
     comparison = run(actual, expected, options)
     if not comparison.ok:
@@ -185,17 +215,25 @@ def finite_report(tree: Any) -> Comparison:
             real = np.real(f)
             n_pos += int(np.count_nonzero(np.isposinf(real) & ~np.isnan(f)))
             n_neg += int(np.count_nonzero(np.isneginf(real) & ~np.isnan(f)))
-        parts = [f"{n} {what}" for n, what in ((n_nan, "NaN"), (n_pos, "+inf"), (n_neg, "-inf"))
-                 if n]
+        parts = [
+            f"{n} {what}" for n, what in ((n_nan, "NaN"), (n_pos, "+inf"), (n_neg, "-inf")) if n
+        ]
         from nearly._compare import _fmt, _side
 
-        mismatches.append(Mismatch(
-            format_path(event.path), "value", "non-finite values",
-            count=stats.failed, total=stats.total, index=stats.first_failure,
-            actual=_side(leaf), expected=None,
-            examples=[Example(i, _fmt(a), "a finite number") for i, a, _ in stats.examples],
-            hints=[", ".join(parts) + f"; the first at {list(stats.first_failure or ())}"],
-        ))
+        mismatches.append(
+            Mismatch(
+                format_path(event.path),
+                "value",
+                "non-finite values",
+                count=stats.failed,
+                total=stats.total,
+                index=stats.first_failure,
+                actual=_side(leaf),
+                expected=None,
+                examples=[Example(i, _fmt(a), "a finite number") for i, a, _ in stats.examples],
+                hints=[", ".join(parts) + f"; the first at {list(stats.first_failure or ())}"],
+            )
+        )
     return Comparison(mismatches, [], leaves)
 
 

@@ -60,7 +60,7 @@ def _backend_for(cls: type) -> ModuleType:
 
 def to_leaf(obj: Any) -> Leaf:
     """Read ``obj`` as a leaf, with the backend of its library."""
-    backend = _backend_for(type(obj))
+    backend = _backend_for(type(obj))  # type: ignore[arg-type]
     leaf: Leaf | None = backend.to_leaf(obj)
     if leaf is None:
         from nearly.backends import numpy as np_backend
