@@ -79,6 +79,12 @@ def value_hints(
             f"a tolerance (ulps={k}, or one derived from the computation with nearly.tol)"
         )
         return hints
+    if ulp_fam not in ("float", "complex"):
+        hints.append(
+            f"{stats.failed} integer element(s) differ; integers and bools compare exactly "
+            "unless rtol/atol is given"
+        )
+        return hints
     if masks is not None:
         return hints or [_generic(stats)]
     sized = a.size > 0 and stats.failed > 0
@@ -128,10 +134,13 @@ def _generic(stats: ValueStats) -> str:
     w = stats.worst_abs
     ratio = ""
     if w is not None and w.allowed:
-        ratio = f", the worst by {_num(w.value / w.allowed)}× the allowed difference"
+        ratio = f"; the worst is {_num(w.value / w.allowed)}× the allowed difference"
+    ulps = ""
+    if stats.worst_ulps is not None and np.isfinite(stats.worst_ulps.value):
+        ulps = f" (up to {_num(stats.worst_ulps.value)} ULP)"
     return (
-        f"{stats.failed} element(s) differ beyond the tolerance and not by rounding{ratio}: "
-        "likely a real difference"
+        f"{stats.failed} element(s) differ by more than rounding in one operation{ulps}{ratio}: "
+        "a real difference, or error accumulated over a long computation"
     )
 
 

@@ -47,8 +47,10 @@ def _side(label: str, side: Side | None) -> str:
 def _extreme(label: str, ext: Extreme | None, allowed_label: str = "allowed there") -> str:
     if ext is None:
         return ""
-    allowed = "" if ext.allowed is None else f" ({_num(ext.allowed)} {allowed_label})"
-    return f"{label}{_num(ext.value)} at {format_index(ext.index)}{allowed}"
+    at = f" at {format_index(ext.index)}" if ext.index else ""
+    label_ = allowed_label if ext.index else "allowed"
+    allowed = "" if ext.allowed is None else f" ({_num(ext.allowed)} {label_})"
+    return f"{label}{_num(ext.value)}{at}{allowed}"
 
 
 def _mismatch_lines(m: Mismatch) -> list[str]:
@@ -69,9 +71,10 @@ def _mismatch_lines(m: Mismatch) -> list[str]:
         body.append(_extreme("greatest relative difference: ", m.worst_rel))
     if m.worst_ulps is not None:
         allowed = "" if m.worst_ulps.allowed is None else f", {_num(m.worst_ulps.allowed)} allowed"
+        at = f" at {format_index(m.worst_ulps.index)}" if m.worst_ulps.index else ""
         body.append(
-            f"greatest ULP difference:      {_num(m.worst_ulps.value)} at "
-            f"{format_index(m.worst_ulps.index)} (ULPs of {m.ulp_dtype}{allowed})"
+            f"greatest ULP difference:      {_num(m.worst_ulps.value)}{at} "
+            f"(ULPs of {m.ulp_dtype}{allowed})"
         )
     nonfinite = []
     if m.nan_only_actual:
