@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -96,198 +97,227 @@ def _examples(stats: ValueStats) -> list[Example]:
 
 
 def compare_leaves(pair: LeafPair, options: Options) -> tuple[list[Mismatch], list[Note]]:
+    """One Mismatch per failing leaf (several for a structured array), plus notes."""
     return _compare(pair.path, pair.actual, pair.expected, options, pair.container_note)
+
+
+_NUMERIC = frozenset({"bool", "int", "float", "complex"})
+
+
+@dataclass
+class _Pair:
+    """Everything known about one leaf pair while it is compared."""
+
+    where: str
+    la: Leaf
+    le: Leaf
+    options: Options
+    notes: list[Note]
+
+    @property
+    def sa(self) -> Side:
+        return _side(self.la)
+
+    @property
+    def se(self) -> Side:
+        return _side(self.le)
+
+    def mismatch(
+        self, kind: Kind, detail: str, hints: list[str] | None = None, **kw: Any
+    ) -> Mismatch:
+        return Mismatch(
+            self.where, kind, detail, actual=self.sa, expected=self.se, hints=hints or [], **kw
+        )
+
+    def note(self, text: str) -> None:
+        self.notes.append(Note(self.where, text))
 
 
 def _compare(
     path: Path, actual: Any, expected: Any, options: Options, container_note: str | None
 ) -> tuple[list[Mismatch], list[Note]]:
-    where = format_path(path)
-    la, le = to_leaf(actual), to_leaf(expected)
-    sa, se = _side(la), _side(le)
-    notes: list[Note] = []
+    p = _Pair(format_path(path), to_leaf(actual), to_leaf(expected), options, [])
+    if "array" not in (p.la.kind, p.le.kind) or p.la.kind != p.le.kind:
+        found = _compare_plain(p)
+        return ([] if found is None else [found]), p.notes
+    a, e = p.la.array, p.le.array
+    assert a is not None
+    assert e is not None
+    found = _check_types(p, container_note)
+    if found is None:
+        aligned = _align_shapes(p, a, e)
+        if isinstance(aligned, Mismatch):
+            found = aligned
+        else:
+            a, e = aligned
+            fa, fe = _dtypes.family(a.dtype), _dtypes.family(e.dtype)
+            if fa in _NUMERIC and fe in _NUMERIC:
+                found = _compare_numeric(p, a, e)
+            elif fa == fe == "void" and a.dtype.names and e.dtype.names:
+                return _compare_fields(path, a, e, p)
+            else:
+                found = _compare_exactly(p, a, e, fa, fe)
+    return ([] if found is None else [found]), p.notes
 
-    def mismatch(kind: Kind, detail: str, hints: list[str] | None = None, **kw: Any) -> Mismatch:
-        return Mismatch(where, kind, detail, actual=sa, expected=se, hints=hints or [], **kw)
 
-    # -- None, text, plain objects
-    if la.kind == "none" or le.kind == "none":
-        if la.kind == le.kind:
-            return [], notes
-        return [mismatch("type", f"{sa.type} vs {se.type}")], notes
-    if la.kind == "text" or le.kind == "text":
-        if la.kind != le.kind or (
-            type(la.obj) is not type(le.obj)
-            and (isinstance(la.obj, bytes) != isinstance(le.obj, bytes))
-        ):
-            return [mismatch("type", f"{sa.type} vs {se.type}")], notes
+def _compare_plain(p: _Pair) -> Mismatch | None:
+    """None, Python text and plain objects (and any of them against an array)."""
+    la, le = p.la, p.le
+    if la.kind != le.kind and "object" not in (la.kind, le.kind):
+        return p.mismatch("type", f"{p.sa.type} vs {p.se.type}")
+    if la.kind == "none":
+        return None
+    if la.kind == "text":
+        if isinstance(la.obj, bytes) != isinstance(le.obj, bytes):
+            return p.mismatch("type", f"{p.sa.type} vs {p.se.type}")
         if la.obj == le.obj:
-            return [], notes
-        return [
-            mismatch(
-                "value",
-                "strings differ",
-                examples=[Example((), _fmt(la.obj), _fmt(le.obj))],
-                hints=[_text_hint(la.obj, le.obj)],
-            )
-        ], notes
-    if la.kind == "object" or le.kind == "object":
-        return _compare_objects(where, la, le, sa, se, options), notes
+            return None
+        return p.mismatch(
+            "value",
+            "strings differ",
+            examples=[Example((), _fmt(la.obj), _fmt(le.obj))],
+            hints=[_text_hint(la.obj, le.obj)],
+        )
+    if p.options.strict_types and type(la.obj) is not type(le.obj):
+        return p.mismatch(
+            "type",
+            f"types differ: {p.sa.type} vs {p.se.type}",
+            ["types must match exactly with strict_types=True"],
+        )
+    if _py_close(la.obj, le.obj, p.options, p.where):
+        return None
+    return p.mismatch(
+        "value",
+        "values differ (compared with ==)",
+        examples=[Example((), _fmt(la.obj), _fmt(le.obj))],
+        hints=["objects compare with ==, which returned False"],
+    )
 
-    a, e = la.array, le.array
-    assert a is not None and e is not None
 
-    # -- types
+def _check_types(p: _Pair, container_note: str | None) -> Mismatch | None:
+    """Leaf types may differ (a note) unless strict_types=True. Python numbers facing NumPy
+    values are not worth a note: a Python scalar is just a 0-d value."""
+    la, le = p.la, p.le
+    strict = p.options.strict_types
     if la.type_name != le.type_name and not (la.python_scalar or le.python_scalar):
-        text = container_note or f"{sa.type} vs {se.type}"
-        if options.strict_types:
-            return [
-                mismatch(
-                    "type",
-                    f"types differ: {text}",
-                    ["types must match exactly with strict_types=True"],
-                )
-            ], notes
-        notes.append(Note(where, f"types differ ({text}); allowed unless strict_types=True"))
-    elif options.strict_types and type(la.obj) is not type(le.obj):
-        return [
-            mismatch(
-                "type",
-                f"types differ: {sa.type} vs {se.type}",
-                ["types must match exactly with strict_types=True"],
-            )
-        ], notes
+        text = container_note or f"{p.sa.type} vs {p.se.type}"
+        if not strict:
+            p.note(f"types differ ({text}); allowed unless strict_types=True")
+            return None
+    elif not (strict and type(la.obj) is not type(le.obj)):
+        return None
+    return p.mismatch(
+        "type",
+        f"types differ: {container_note or f'{p.sa.type} vs {p.se.type}'}",
+        ["types must match exactly with strict_types=True"],
+    )
 
-    fa, fe = _dtypes.family(a.dtype), _dtypes.family(e.dtype)
-    numeric = {"bool", "int", "float", "complex"}
 
-    # -- shapes
-    if a.shape != e.shape:
-        if options.check_shape:
-            rule = (
-                _rule_for(a, e, options, where, for_diagnosis=True)
-                if (fa in numeric and fe in numeric)
-                else None
-            )
-            hints = _diagnose.shape_hints(a, e, rule, la.python_scalar, le.python_scalar)
-            return [mismatch("shape", f"shapes differ: {a.shape} vs {e.shape}", hints)], notes
-        try:
-            shape = np.broadcast_shapes(a.shape, e.shape)
-        except ValueError:
-            return [
-                mismatch(
-                    "shape",
-                    f"shapes {a.shape} and {e.shape} do not broadcast",
-                    [f"{a.size} vs {e.size} elements"],
-                )
-            ], notes
-        a, e = np.broadcast_to(a, shape), np.broadcast_to(e, shape)
-        notes.append(
-            Note(
-                where,
-                f"shapes differ ({la.shape} vs {le.shape}); compared "
-                f"broadcast to {shape} (check_shape=False)",
-            )
+def _align_shapes(p: _Pair, a: Array, e: Array) -> tuple[Array, Array] | Mismatch:
+    if a.shape == e.shape:
+        return a, e
+    if p.options.check_shape:
+        numeric = _dtypes.family(a.dtype) in _NUMERIC and _dtypes.family(e.dtype) in _NUMERIC
+        rule = _rule_for(a, e, p.options, p.where, for_diagnosis=True) if numeric else None
+        hints = _diagnose.shape_hints(a, e, rule, p.la.python_scalar, p.le.python_scalar)
+        return p.mismatch("shape", f"shapes differ: {a.shape} vs {e.shape}", hints)
+    try:
+        shape = np.broadcast_shapes(a.shape, e.shape)
+    except ValueError:
+        return p.mismatch(
+            "shape",
+            f"shapes {a.shape} and {e.shape} do not broadcast",
+            [f"{a.size} vs {e.size} elements"],
         )
-    masks = _masks(la, le, a.shape)
+    p.note(
+        f"shapes differ ({a.shape} vs {e.shape}); compared broadcast to {shape} (check_shape=False)"
+    )
+    return np.broadcast_to(a, shape), np.broadcast_to(e, shape)
 
-    # -- dtypes
-    dtype_differs = a.dtype != e.dtype
-    dtype_fails = dtype_differs and options.check_dtype
-    dlabel = f"{sa.dtype} vs {se.dtype}"
 
-    if fa in numeric and fe in numeric:
-        rule = _rule_for(a, e, options, where)
-        failed = count_failures(a, e, rule, masks=masks)
-        if failed == 0:
-            if dtype_fails:
-                identical = count_failures(a, e, _exact_rule(rule), masks=masks) == 0
-                return [
-                    mismatch(
-                        "dtype",
-                        f"dtypes differ: {dlabel}",
-                        [_diagnose.dtype_only_hint(a.dtype, e.dtype, identical)],
-                        count=0,
-                        total=int(a.size),
-                        tolerance=_tolerance_of(options, a, e),
-                    )
-                ], notes
-            if dtype_differs:
-                notes.append(
-                    Note(
-                        where,
-                        f"dtypes differ ({dlabel}); not checked "
-                        "(check_dtype=True requires equal dtypes)",
-                    )
-                )
-            if options.describe_passing and not rule.exact_only:
-                exact = _exact_rule(rule)
-                if count_failures(a, e, exact, masks=masks):
-                    notes.append(
-                        Note(where, _close_not_identical(measure(a, e, exact, masks=masks)))
-                    )
-            return [], notes
-        stats = measure(a, e, rule, masks=masks)
-        hints = _diagnose.value_hints(a, e, rule, stats, masks)
-        if dtype_differs:
-            hints.append(
-                f"dtypes differ ({dlabel})"
-                + (
-                    ""
-                    if options.check_dtype
-                    else "; not checked (check_dtype=True requires them equal)"
-                )
-            )
-        kind: Kind = "dtype" if dtype_fails else "value"
-        detail = f"dtypes differ ({dlabel}) and values differ" if dtype_fails else "values differ"
-        return [
-            _value_mismatch(
-                where, kind, detail, stats, hints, sa, se, rule, _tolerance_of(options, a, e)
-            )
-        ], notes
+def _dtype_outcome(p: _Pair, a: Array, e: Array, identical: bool, **kw: Any) -> Mismatch | None:
+    """After the values passed: a dtype difference fails with check_dtype=True, else a note."""
+    if a.dtype == e.dtype:
+        return None
+    label = f"{p.sa.dtype} vs {p.se.dtype}"
+    if p.options.check_dtype:
+        return p.mismatch(
+            "dtype",
+            f"dtypes differ: {label}",
+            [_diagnose.dtype_only_hint(a.dtype, e.dtype, identical)],
+            count=0,
+            total=int(a.size),
+            **kw,
+        )
+    p.note(f"dtypes differ ({label}); not checked (check_dtype=True requires equal dtypes)")
+    return None
 
-    if fa == "void" and fe == "void" and a.dtype.names and e.dtype.names:
-        return _compare_fields(path, a, e, options, sa, se, notes)
 
-    eq = _exact_equality(fa, fe, a.dtype, e.dtype, options, where)
+def _failed_values(
+    p: _Pair, a: Array, e: Array, stats: ValueStats, hints: list[str], rule: Rule | None
+) -> Mismatch:
+    differs = a.dtype != e.dtype
+    label = f"{p.sa.dtype} vs {p.se.dtype}"
+    if differs:
+        unchecked = (
+            "" if p.options.check_dtype else "; not checked (check_dtype=True requires them equal)"
+        )
+        hints = [*hints, f"dtypes differ ({label}){unchecked}"]
+    fails_dtype = differs and p.options.check_dtype
+    kind: Kind = "dtype" if fails_dtype else "value"
+    detail = f"dtypes differ ({label}) and values differ" if fails_dtype else "values differ"
+    index = stats.worst_abs.index if stats.worst_abs is not None else stats.first_failure
+    return p.mismatch(
+        kind,
+        detail,
+        hints,
+        count=stats.failed,
+        total=stats.total,
+        index=index,
+        tolerance=None if rule is None else _tolerance_of(p.options, a, e),
+        worst_abs=stats.worst_abs,
+        worst_rel=stats.worst_rel,
+        worst_ulps=stats.worst_ulps,
+        ulp_dtype=None if rule is None else _dtypes.dtype_label(_dtypes.component(rule.ulp_dtype)),
+        examples=_examples(stats),
+        nan_only_actual=stats.nan_only_actual,
+        nan_only_expected=stats.nan_only_expected,
+        nonfinite_other=stats.nonfinite_other,
+        mask_differs=stats.mask_differs,
+    )
+
+
+def _compare_numeric(p: _Pair, a: Array, e: Array) -> Mismatch | None:
+    rule = _rule_for(a, e, p.options, p.where)
+    masks = _masks(p.la, p.le, a.shape)
+    if count_failures(a, e, rule, masks=masks) == 0:
+        exact = _exact_rule(rule)
+        need_identity = a.dtype != e.dtype and p.options.check_dtype
+        describe = p.options.describe_passing and not rule.exact_only
+        differing = count_failures(a, e, exact, masks=masks) if (need_identity or describe) else 0
+        found = _dtype_outcome(p, a, e, differing == 0, tolerance=_tolerance_of(p.options, a, e))
+        if describe and differing:
+            p.note(_close_not_identical(measure(a, e, exact, masks=masks)))
+        return found
+    stats = measure(a, e, rule, masks=masks)
+    return _failed_values(p, a, e, stats, _diagnose.value_hints(a, e, rule, stats, masks), rule)
+
+
+def _compare_exactly(p: _Pair, a: Array, e: Array, fa: str, fe: str) -> Mismatch | None:
+    """Dates, text and object arrays: exact, element by element."""
+    eq = _exact_equality(fa, fe, a.dtype, e.dtype, p.options, p.where)
     if eq is None:
-        return [
-            mismatch(
-                "dtype",
-                f"cannot compare {dlabel}",
-                [f"{fa} values cannot be compared with {fe} values"],
-            )
-        ], notes
-    failed = count_unequal(a, e, eq, masks)
-    if failed == 0:
-        if dtype_fails:
-            return [
-                mismatch(
-                    "dtype",
-                    f"dtypes differ: {dlabel}",
-                    [_diagnose.dtype_only_hint(la.array.dtype, le.array.dtype, True)],  # type: ignore[union-attr]
-                    count=0,
-                    total=int(a.size),
-                )
-            ], notes
-        if dtype_differs:
-            notes.append(Note(where, f"dtypes differ ({dlabel}); not checked"))
-        return [], notes
-    stats = measure_unequal(a, e, eq, masks)
-    kind = "dtype" if dtype_fails else "value"
-    return [
-        _value_mismatch(
-            where,
-            kind,
-            "values differ",
-            stats,
-            [f"{stats.failed} of {stats.total} element(s) differ ({fa} values compare exactly)"],
-            sa,
-            se,
-            None,
-            None,
+        return p.mismatch(
+            "dtype",
+            f"cannot compare {p.sa.dtype} vs {p.se.dtype}",
+            [f"{fa} values cannot be compared with {fe} values"],
         )
-    ], notes
+    masks = _masks(p.la, p.le, a.shape)
+    if count_unequal(a, e, eq, masks) == 0:
+        return _dtype_outcome(p, a, e, True)
+    stats = measure_unequal(a, e, eq, masks)
+    hint = f"{stats.failed} of {stats.total} element(s) differ ({fa} values compare exactly)"
+    return _failed_values(p, a, e, stats, [hint], None)
 
 
 def _close_not_identical(stats: ValueStats) -> str:
@@ -348,41 +378,6 @@ def _rule_for(
     rt, rq, at, aq = values
     return Rule(
         rt, at, rq, aq, t.ulps, _dtypes.lower_precision(a.dtype, e.dtype), options.equal_nan
-    )
-
-
-def _value_mismatch(
-    where: str,
-    kind: Kind,
-    detail: str,
-    stats: ValueStats,
-    hints: list[str],
-    sa: Side,
-    se: Side,
-    rule: Rule | None,
-    tolerance: tol.Tolerance | None,
-) -> Mismatch:
-    index = stats.worst_abs.index if stats.worst_abs is not None else stats.first_failure
-    return Mismatch(
-        where,
-        kind,
-        detail,
-        count=stats.failed,
-        total=stats.total,
-        index=index,
-        hints=hints,
-        actual=sa,
-        expected=se,
-        tolerance=tolerance,
-        worst_abs=stats.worst_abs,
-        worst_rel=stats.worst_rel,
-        worst_ulps=stats.worst_ulps,
-        ulp_dtype=None if rule is None else _dtypes.dtype_label(_dtypes.component(rule.ulp_dtype)),
-        examples=_examples(stats),
-        nan_only_actual=stats.nan_only_actual,
-        nan_only_expected=stats.nan_only_expected,
-        nonfinite_other=stats.nonfinite_other,
-        mask_differs=stats.mask_differs,
     )
 
 
@@ -461,38 +456,8 @@ def _is_nan(x: Any) -> bool:
         return False
 
 
-def _compare_objects(
-    where: str, la: Leaf, le: Leaf, sa: Side, se: Side, options: Options
-) -> list[Mismatch]:
-    if options.strict_types and type(la.obj) is not type(le.obj):
-        return [
-            Mismatch(
-                where,
-                "type",
-                f"types differ: {sa.type} vs {se.type}",
-                actual=sa,
-                expected=se,
-                hints=["types must match exactly with strict_types=True"],
-            )
-        ]
-    if _py_close(la.obj, le.obj, options, where):
-        return []
-    return [
-        Mismatch(
-            where,
-            "value",
-            "values differ (compared with ==)",
-            actual=sa,
-            expected=se,
-            examples=[Example((), _fmt(la.obj), _fmt(le.obj))],
-            hints=["objects compare with ==, which returned False"],
-        )
-    ]
-
-
-def _compare_fields(
-    path: Path, a: Array, e: Array, options: Options, sa: Side, se: Side, notes: list[Note]
-) -> tuple[list[Mismatch], list[Note]]:
+def _compare_fields(path: Path, a: Array, e: Array, p: _Pair) -> tuple[list[Mismatch], list[Note]]:
+    """Structured arrays: each field is compared as a leaf of its own, at path['field']."""
     na, ne = list(a.dtype.names or ()), list(e.dtype.names or ())
     found: list[Mismatch] = []
     if set(na) != set(ne):
@@ -501,18 +466,11 @@ def _compare_fields(
         parts = ([f"missing in actual: {', '.join(missing)}"] if missing else []) + (
             [f"extra in actual: {', '.join(extra)}"] if extra else []
         )
-        found.append(
-            Mismatch(
-                format_path(path),
-                "structure",
-                "structured-array fields differ: " + "; ".join(parts),
-                actual=sa,
-                expected=se,
-            )
-        )
+        found.append(p.mismatch("structure", "structured-array fields differ: " + "; ".join(parts)))
+    notes = p.notes
     for name in ne:
         if name in na:
-            sub, sub_notes = _compare((*path, ("field", name)), a[name], e[name], options, None)
+            sub, sub_notes = _compare((*path, ("field", name)), a[name], e[name], p.options, None)
             found.extend(sub)
             notes.extend(sub_notes)
     return found, notes
