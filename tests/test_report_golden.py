@@ -51,7 +51,7 @@ GOLDEN = {
         "  tolerance: rtol=1e-07, atol=1e-07 (float64 default)\n"
         "  greatest absolute difference: 0.1 at [1, 2] (6.1e-07 allowed there)\n"
         "  greatest relative difference: 0.0196078 at [1, 2] (1.19608e-07 allowed there)\n"
-        "  greatest ULP difference:      112589990684672 at [1, 2] (ULPs of float64)\n"
+        "  greatest ULP difference:      112589990684262 at [1, 2] (ULPs of float64)\n"
         "  index: actual vs expected\n"
         "    [1, 2]: 5.0 vs 5.1\n"
         "  diagnosis: 1 element(s) differ by more than rounding in one operation (up to 1.1259e+14 ULP); the worst is 163934× the allowed difference: a real difference, or error accumulated over a long computation\n"

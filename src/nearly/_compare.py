@@ -24,6 +24,7 @@ from nearly._engine import (
     count_unequal,
     measure,
     measure_unequal,
+    nonfinite_counts,
 )
 from nearly._errors_internal import unsupported_leaf
 from nearly._exact import exact_close_real
@@ -64,7 +65,7 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
             )
         elif isinstance(event, TypeNote):
             notes.append(Note(format_path(event.path), event.text))
-    return Comparison(mismatches, notes, leaves, exact=options.exact)
+    return Comparison(mismatches, notes, leaves, check="equal" if options.exact else "close")
 
 
 def _structure_hints(event: StructureDiff) -> list[str]:
@@ -474,3 +475,42 @@ def _compare_fields(path: Path, a: Array, e: Array, p: _Pair) -> tuple[list[Mism
             found.extend(sub)
             notes.extend(sub_notes)
     return found, notes
+
+
+def run_finite(tree: Any) -> Comparison:
+    """A Comparison whose mismatches are the leaves of ``tree`` holding NaN or infinity."""
+    mismatches: list[Mismatch] = []
+    leaves = 0
+    for event in walk(tree, tree, strict_types=False, is_array_leaf=is_array_leaf):
+        if not isinstance(event, LeafPair):
+            continue
+        leaves += 1
+        leaf = to_leaf(event.actual)
+        arr = leaf.array
+        if arr is None or _dtypes.family(arr.dtype) not in ("float", "complex"):
+            continue
+        stats = measure_unequal(arr, arr, _finite_pair)
+        if stats.failed == 0:
+            continue
+        counts = zip(nonfinite_counts(arr), ("NaN", "+inf", "-inf"), strict=True)
+        parts = [f"{n} {what}" for n, what in counts if n]
+        first = "" if not stats.first_failure else f"; the first at {list(stats.first_failure)}"
+        mismatches.append(
+            Mismatch(
+                format_path(event.path),
+                "value",
+                "non-finite values",
+                count=stats.failed,
+                total=stats.total,
+                index=stats.first_failure,
+                actual=_side(leaf),
+                examples=[Example(i, _fmt(a), "a finite number") for i, a, _ in stats.examples],
+                hints=[", ".join(parts) + first],
+            )
+        )
+    return Comparison(mismatches, [], leaves, check="finite")
+
+
+def _finite_pair(x: Array, _: Array) -> Array:
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.isfinite(x.astype(_dtypes.work_dtype(x.dtype, x.dtype))))

@@ -161,6 +161,14 @@ def _ordered_bits64(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.where(i < 0, -(i & np.int64(0x7FFFFFFFFFFFFFFF)), i)
 
 
+def _bits64_distance(a: np.ndarray[Any, Any], e: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Exact ULP distance between float64 values, as uint64 (it can exceed 2**63: the
+    difference of the ordered integers is formed modulo 2**64, where it is exact)."""
+    oa, oe = _ordered_bits64(a), _ordered_bits64(e)
+    ua, ue = oa.astype(np.uint64), oe.astype(np.uint64)
+    return np.asarray(np.where(oa >= oe, ua - ue, ue - ua))
+
+
 def _rank_exact_py(value: Any, fmt: FloatFormat) -> int:
     num, den = np.longdouble(value).as_integer_ratio()
     sign = -1 if num < 0 else 1
@@ -226,8 +234,7 @@ def ulp_distance(
     if fmt_dtype == np.dtype(np.float64) or (
         fmt_dtype == np.dtype(np.longdouble) and _LONGDOUBLE_IS_DOUBLE
     ):
-        oa, oe = _ordered_bits64(ra), _ordered_bits64(re)
-        dist = np.abs(oa.astype(np.float64) - oe.astype(np.float64))
+        dist = _bits64_distance(ra, re).astype(np.float64)
     elif fmt.p > 26:
         flat_a, flat_e = ra.reshape(-1), re.reshape(-1)
         out = np.empty(flat_a.shape, dtype=np.float64)
@@ -256,21 +263,19 @@ def ulp_distance(
 def ulp_distance_exact_ok(
     a: np.ndarray[Any, Any], e: np.ndarray[Any, Any], fmt_dtype: np.dtype[Any], k: int
 ) -> np.ndarray[Any, Any]:
-    """Boolean mask: the ULP distance is at most ``k``, decided exactly (for float64 the
-    float distance above may round once it passes 2**53)."""
+    """Boolean mask: the ULP distance is at most ``k``, decided exactly (the float64
+    distances above round once they pass 2**53; here float64 distances stay integers)."""
     dist = ulp_distance(a, e, fmt_dtype)
     ok = dist <= k
-    fam = family(fmt_dtype)
-    if fam == "float" and (
-        fmt_dtype == np.dtype(np.float64)
-        or (fmt_dtype == np.dtype(np.longdouble) and _LONGDOUBLE_IS_DOUBLE)
-    ):
+    is64 = fmt_dtype == np.dtype(np.float64) or (
+        fmt_dtype == np.dtype(np.longdouble) and _LONGDOUBLE_IS_DOUBLE
+    )
+    if family(fmt_dtype) == "float" and is64:
         near = np.isfinite(dist) & (dist > 2.0**52)
         if np.any(near):
-            with np.errstate(invalid="ignore", over="ignore"):
-                oa = _ordered_bits64(np.asarray(a).astype(np.float64)).astype(np.uint64)
-                oe = _ordered_bits64(np.asarray(e).astype(np.float64)).astype(np.uint64)
-            signed_a = oa.view(np.int64) >= oe.view(np.int64)
-            exact = np.where(signed_a, oa - oe, oe - oa)
+            exact = _bits64_distance(
+                _to_format(np.asarray(a), np.dtype(np.float64)),
+                _to_format(np.asarray(e), np.dtype(np.float64)),
+            )
             ok = np.where(near, exact <= np.uint64(k), ok)
     return np.asarray(ok, dtype=bool)

@@ -331,7 +331,7 @@ def measure(
             stats.worst_abs = Extreme(
                 float(d[j]), _unravel(start + int(fidx[j]), shape), float(t[j])
             )
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             rel = np.where(mag > 0, d / mag, np.inf)
             rel_allowed = np.where(mag > 0, t / mag, np.inf)
         j = int(np.argmax(rel))
@@ -394,3 +394,25 @@ def measure_unequal(
         for i in idx[: max(0, EXAMPLES - len(stats.examples))]:
             stats.examples.append((_unravel(start + int(i), a.shape), ac[i], ec[i]))
     return stats
+
+
+def nonfinite_counts(a: Array) -> tuple[int, int, int]:
+    """How many NaN, +inf and -inf elements ``a`` holds (complex: NaN if either part is NaN,
+    else infinite by its real or imaginary part's sign), chunk by chunk."""
+    nan = pos = neg = 0
+    work = _dtypes.work_dtype(a.dtype, a.dtype)
+    for _, (c,) in _chunks([a]):
+        assert c is not None
+        with np.errstate(invalid="ignore"):
+            w = c.astype(work)
+        isnan = np.isnan(w)
+        nan += int(np.count_nonzero(isnan))
+        parts = (np.real(w), np.imag(w)) if work.kind == "c" else (w,)
+        inf_pos = np.zeros(w.shape, bool)
+        inf_neg = np.zeros(w.shape, bool)
+        for part in parts:
+            inf_pos |= np.isposinf(part)
+            inf_neg |= np.isneginf(part)
+        pos += int(np.count_nonzero(inf_pos & ~isnan))
+        neg += int(np.count_nonzero(inf_neg & ~inf_pos & ~isnan))
+    return nan, pos, neg

@@ -61,8 +61,11 @@ def _mismatch_lines(m: Mismatch) -> list[str]:
     lines = [head]
     body: list[str] = []
     if m.actual is not None and m.actual.type and (m.kind != "structure"):
-        body.append(_side("actual:    ", m.actual))
-        body.append(_side("expected:  ", m.expected))
+        if m.expected is None:
+            body.append(_side("value:     ", m.actual))
+        else:
+            body.append(_side("actual:    ", m.actual))
+            body.append(_side("expected:  ", m.expected))
     if m.tolerance is not None and m.count:
         src = f" ({m.tolerance.source})" if m.tolerance.source not in ("", "given") else ""
         body.append(f"tolerance: {m.tolerance.describe()}{src}")
@@ -93,27 +96,38 @@ def _mismatch_lines(m: Mismatch) -> list[str]:
             body.append(f"actual {ex.actual} vs expected {ex.expected}")
         else:
             more = " (first failing elements)" if m.count > len(m.examples) else ""
-            body.append(f"index: actual vs expected{more}")
-            body += [
-                f"{_INDENT}{format_index(ex.index)}: {ex.actual} vs {ex.expected}"
-                for ex in m.examples
-            ]
+            if m.expected is None:  # a check of one value, e.g. assert_finite
+                body.append(f"index: value{more}")
+                body += [f"{_INDENT}{format_index(ex.index)}: {ex.actual}" for ex in m.examples]
+            else:
+                body.append(f"index: actual vs expected{more}")
+                body += [
+                    f"{_INDENT}{format_index(ex.index)}: {ex.actual} vs {ex.expected}"
+                    for ex in m.examples
+                ]
     if m.hints:
         body.append(f"diagnosis: {m.hints[0]}")
         body += [f"note: {h}" for h in m.hints[1:]]
     return lines + [_INDENT + b for b in body if b]
 
 
+_HEADLINES = {
+    "close": ("Close", "Not close", "no differences beyond the tolerance"),
+    "equal": ("Equal", "Not equal", "no differences"),
+    "finite": ("Finite", "Not finite", "no NaN or infinity"),
+}
+
+
 def render(c: Comparison) -> str:
     """The full report: a headline, then one block per failing leaf, then notes."""
     leaves = f"{c.leaves} lea{'f' if c.leaves == 1 else 'ves'}"
+    good, bad, nothing = _HEADLINES[c.check]
+    verb = "checked" if c.check == "finite" else "compared"
     if c.ok:
-        word = "Equal" if c.exact else "Close"
-        lines = [f"{word}: {leaves} compared, no differences beyond the tolerance."]
+        lines = [f"{good}: {leaves} {verb}, {nothing}."]
     else:
-        word = "Not equal" if c.exact else "Not close"
         n = len(c.mismatches)
-        lines = [f"{word}: {n} mismatch{'es' if n != 1 else ''} ({leaves} compared)."]
+        lines = [f"{bad}: {n} mismatch{'es' if n != 1 else ''} ({leaves} {verb})."]
         for m in c.mismatches:
             lines.append("")
             lines += _mismatch_lines(m)
@@ -183,7 +197,7 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
     return {
         "ok": c.ok,
         "leaves": c.leaves,
-        "exact": c.exact,
+        "check": c.check,
         "mismatches": [mismatch_to_dict(m) for m in c.mismatches],
         "notes": [{"path": n.path, "text": n.text} for n in c.notes],
     }

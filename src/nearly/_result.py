@@ -101,7 +101,7 @@ class Comparison:
     mismatches: list[Mismatch]
     notes: list[Note]
     leaves: int
-    exact: bool = False
+    check: Literal["close", "equal", "finite"] = "close"
 
     @property
     def ok(self) -> bool:

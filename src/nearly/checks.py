@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from nearly import _dtypes
-from nearly._compare import run
-from nearly._engine import measure_unequal
-from nearly._options import Options, check_msg, make_options, reject_unknown
-from nearly._result import Comparison, Example, Mismatch
-from nearly._tree import LeafPair, StructureDiff, format_path, walk
-from nearly.backends import is_array_leaf, to_leaf
+from nearly._compare import run, run_finite
+from nearly._options import check_msg, make_options, reject_unknown
+from nearly._result import Comparison
 from nearly.errors import NotClose, NotFinite
 
 __all__ = ["assert_close", "assert_equal", "assert_finite", "compare", "explain"]
@@ -185,69 +179,6 @@ def assert_finite(
     __tracebackhide__ = True
     reject_unknown("assert_finite", unknown, ("msg",))
     msg = check_msg("assert_finite", msg)
-    comparison = finite_report(tree)
+    comparison = run_finite(tree)
     if not comparison.ok:
         _raise(comparison, msg, NotFinite)
-
-
-def finite_report(tree: Any) -> Comparison:
-    """A Comparison whose mismatches are the leaves of ``tree`` holding NaN or infinity."""
-    mismatches: list[Mismatch] = []
-    leaves = 0
-    for event in walk(tree, tree, strict_types=False, is_array_leaf=is_array_leaf):
-        if isinstance(event, StructureDiff):  # pragma: no cover - a tree always matches itself
-            continue
-        if not isinstance(event, LeafPair):
-            continue
-        leaves += 1
-        leaf = to_leaf(event.actual)
-        arr = leaf.array
-        if arr is None or _dtypes.family(arr.dtype) not in ("float", "complex"):
-            continue
-        stats = measure_unequal(arr, arr, _isfinite_pair)
-        if stats.failed == 0:
-            continue
-        n_nan = n_pos = n_neg = 0
-        for chunk in _chunks_of(arr):
-            with np.errstate(invalid="ignore"):
-                f = chunk.astype(_dtypes.work_dtype(arr.dtype, arr.dtype))
-            n_nan += int(np.count_nonzero(np.isnan(f)))
-            real = np.real(f)
-            n_pos += int(np.count_nonzero(np.isposinf(real) & ~np.isnan(f)))
-            n_neg += int(np.count_nonzero(np.isneginf(real) & ~np.isnan(f)))
-        parts = [
-            f"{n} {what}" for n, what in ((n_nan, "NaN"), (n_pos, "+inf"), (n_neg, "-inf")) if n
-        ]
-        from nearly._compare import _fmt, _side
-
-        mismatches.append(
-            Mismatch(
-                format_path(event.path),
-                "value",
-                "non-finite values",
-                count=stats.failed,
-                total=stats.total,
-                index=stats.first_failure,
-                actual=_side(leaf),
-                expected=None,
-                examples=[Example(i, _fmt(a), "a finite number") for i, a, _ in stats.examples],
-                hints=[", ".join(parts) + f"; the first at {list(stats.first_failure or ())}"],
-            )
-        )
-    return Comparison(mismatches, [], leaves)
-
-
-def _isfinite_pair(x: np.ndarray[Any, Any], _: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    with np.errstate(invalid="ignore"):
-        return np.asarray(np.isfinite(x.astype(_dtypes.work_dtype(x.dtype, x.dtype))))
-
-
-def _chunks_of(arr: np.ndarray[Any, Any]) -> Any:
-    from nearly._engine import _chunks
-
-    for _, (c,) in _chunks([arr]):
-        yield c
-
-
-# keep the option names in one place for the unknown-option check
-_: Options | None = None
