@@ -61,6 +61,7 @@ def is_numeric(dt: np.dtype[Any]) -> bool:
     return family(dt) in ("bool", "int", "float", "complex")
 
 
+@lru_cache(maxsize=256)
 def dtype_label(dt: np.dtype[Any]) -> str:
     """The name users know a dtype by: float32, bfloat16, datetime64[s], <U5 -> str32."""
     return str(dt.name) if dt.kind not in "UV" or _is_ml_dtype(dt) else str(dt)

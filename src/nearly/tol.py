@@ -28,6 +28,7 @@ import math
 import numbers
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -100,7 +101,7 @@ class Tolerance:
     Tolerance(rtol=0.001, atol=1e-06)
     """
 
-    __slots__ = ("_atol", "_atol_exact", "_rtol", "_rtol_exact", "_ulps", "source")
+    __slots__ = ("_atol", "_atol_exact", "_rtol", "_rtol_exact", "_source", "_ulps")
 
     def __init__(
         self,
@@ -113,8 +114,7 @@ class Tolerance:
         self._rtol, self._rtol_exact = self._read("rtol", rtol)
         self._atol, self._atol_exact = self._read("atol", atol)
         self._ulps = None if ulps is None else _check_ulps(ulps)
-        #: where the tolerance came from, e.g. "float32 default"; shown in reports
-        self.source = source
+        self._source = source
 
     @staticmethod
     def _read(name: str, value: Any) -> tuple[Any, Fraction | None]:
@@ -136,6 +136,11 @@ class Tolerance:
     def atol(self) -> float | np.ndarray[Any, Any]:
         """Absolute tolerance: a float, or a per-element float64 array."""
         return self._atol  # type: ignore[no-any-return]
+
+    @property
+    def source(self) -> str:
+        """Where the tolerance came from, e.g. "float32 default"; shown in reports."""
+        return self._source
 
     @property
     def ulps(self) -> int | None:
@@ -218,7 +223,7 @@ class Tolerance:
             "rtol": val(self._rtol),
             "atol": val(self._atol),
             "ulps": self._ulps,
-            "source": self.source,
+            "source": self._source,
         }
 
 
@@ -283,7 +288,11 @@ def default(dtype: Any) -> Tolerance:
     >>> default("float32")
     Tolerance(rtol=1.3e-06, atol=1e-05)
     """
-    dt = _as_dtype(dtype)
+    return _default_for(_as_dtype(dtype))
+
+
+@lru_cache(maxsize=128)
+def _default_for(dt: np.dtype[Any]) -> Tolerance:
     fam = _dtypes.family(dt)
     label = _dtypes.dtype_label(dt)
     if fam not in ("float", "complex"):
