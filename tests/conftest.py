@@ -51,9 +51,7 @@ class Wrapping:
         nearly.assert_close(self(actual), self(expected), **options)
         return result
 
-    def fails(
-        self, actual: Any, expected: Any, kind: str, **options: Any
-    ) -> nearly.Mismatch:
+    def fails(self, actual: Any, expected: Any, kind: str, **options: Any) -> nearly.Mismatch:
         """Assert the wrapped pair fails with exactly one Mismatch of ``kind`` at the leaf's
         path (and that assert_close raises NotClose carrying it); return that Mismatch."""
         result = self.compare(actual, expected, **options)
@@ -64,9 +62,7 @@ class Wrapping:
         assert mismatch.kind == kind, str(result)
         with pytest.raises(nearly.NotClose) as info:
             nearly.assert_close(self(actual), self(expected), **options)
-        assert [(m.path, m.kind) for m in info.value.comparison.mismatches] == [
-            (self.path, kind)
-        ]
+        assert [(m.path, m.kind) for m in info.value.comparison.mismatches] == [(self.path, kind)]
         return mismatch
 
 

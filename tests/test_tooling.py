@@ -30,7 +30,7 @@ def test_ruff_check_is_clean() -> None:
 
 
 def test_ruff_format_is_clean() -> None:
-    res = _run(_tool("ruff"), "format", "--check", "src", "examples", "benchmarks")
+    res = _run(_tool("ruff"), "format", "--check", "src", "tests", "examples", "benchmarks")
     assert res.returncode == 0, res.stdout + res.stderr
 
 

@@ -57,6 +57,16 @@ def family(dt: np.dtype[Any]) -> str:
     }.get(kind, "object")
 
 
+@lru_cache(maxsize=256)
+def signedness(dt: np.dtype[Any]) -> str:
+    """ "bool", "signed" or "unsigned" for integer dtypes (incl. ml_dtypes int4...)."""
+    if dt.kind == "b":
+        return "bool"
+    if _is_ml_dtype(dt):
+        return "unsigned" if int(sys.modules["ml_dtypes"].iinfo(dt).min) >= 0 else "signed"
+    return "unsigned" if dt.kind == "u" else "signed"
+
+
 def is_numeric(dt: np.dtype[Any]) -> bool:
     return family(dt) in ("bool", "int", "float", "complex")
 

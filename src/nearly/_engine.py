@@ -133,14 +133,13 @@ def _chunk_rule(
     mac: Array | None,
     mec: Array | None,
     rule: Rule,
-    work: np.dtype[Any],
-    lossy: bool,
-    native_eq: bool,
+    plan: _Plan,
     transform: Callable[[Array], Array] | None,
     need_detail: bool,
 ) -> _Chunk | None:
     """Failing elements of one chunk, or None when the whole chunk is exactly equal."""
-    if native_eq and transform is None and mac is None:
+    work, lossy = plan.work, plan.lossy
+    if plan.native_eq and transform is None and mac is None:
         eq = ac == ec
         if eq.all():
             return None
@@ -157,7 +156,11 @@ def _chunk_rule(
             both_nan = nan_a & nan_e
             ok = (both_nan & rule.equal_nan) | (~nan_a & ~nan_e & (aw == ew))
             fail |= ~finite & ~ok
-        d = np.abs(aw - ew)
+        if plan.int_exact and transform is None:
+            d = _int_absdiff(ac, ec).astype(np.float64)  # exact, then one rounding
+            lossy = False
+        else:
+            d = np.abs(aw - ew)
         mag = np.abs(ew)
         rt = rule.rtol if rc is None else rc
         at = rule.atol if tc is None else tc
@@ -193,6 +196,8 @@ def _chunk_rule(
                 ulp_ok &= finite[idx]
                 fail[idx[ulp_ok]] = False
                 unsure[idx[ulp_ok]] = False
+        if unsure.any() and plan.atol_down is not None and rc is None and tc is None:
+            _settle_pure_atol(ac, ec, aw, ew, fail, unsure, plan, transform is None)
         if unsure.any():
             for i in np.flatnonzero(unsure):
                 a_i = aw[i] if transform is not None else ac[i]
@@ -223,18 +228,79 @@ def _exact_element(a: Any, e: Any, rule: Rule, r_i: Any, t_i: Any, cplx: bool) -
     return exact_close_real(a, e, rtol, atol)
 
 
-def _prepare(
-    a: Array, e: Array, rule: Rule
-) -> tuple[np.dtype[Any], bool, bool, Array | None, Array | None]:
+@dataclass(frozen=True)
+class _Plan:
+    """How a pair of arrays is compared, decided once from their dtypes."""
+
+    work: np.dtype[Any]  # the fast path's dtype
+    lossy: bool  # converting to `work` may round (64-bit integers)
+    native_eq: bool  # `==` in the arrays' own dtypes is exact
+    int_exact: bool  # both integers of one signedness: differences formed exactly
+    rt: Array | None  # per-element rtol/atol, broadcast to the compared shape
+    at: Array | None
+    # with rtol == 0 and a scalar atol: the largest float64 and the largest integer that
+    # are <= atol (exactly), so boundary elements are settled without Fractions
+    atol_down: float | None = None
+    atol_floor: int | None = None
+
+
+def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
     work = _dtypes.work_dtype(a.dtype, e.dtype)
     lossy = _dtypes.inexact_in_work(a.dtype, work) or _dtypes.inexact_in_work(e.dtype, work)
-    fa, fe = _dtypes.family(a.dtype), _dtypes.family(e.dtype)
-    native_eq = a.dtype == e.dtype or (fa in ("int", "bool") and fe in ("int", "bool"))
-    if native_eq and lossy and not (fa in ("int", "bool") and fe in ("int", "bool")):
-        native_eq = False
+    ints = _dtypes.family(a.dtype) in ("int", "bool") and _dtypes.family(e.dtype) in ("int", "bool")
+    native_eq = ints or (a.dtype == e.dtype and not lossy)
+    signs = {_dtypes.signedness(a.dtype), _dtypes.signedness(e.dtype)} if ints else set()
+    int_exact = ints and (len(signs) == 1 or "bool" in signs)
     rt = np.broadcast_to(rule.rtol, a.shape) if isinstance(rule.rtol, np.ndarray) else None
     at = np.broadcast_to(rule.atol, a.shape) if isinstance(rule.atol, np.ndarray) else None
-    return work, lossy, native_eq, rt, at
+    atol_down = atol_floor = None
+    if rule.rtol_exact == 0 and rule.atol_exact is not None and rt is None and at is None:
+        q = rule.atol_exact
+        atol_floor = min(q.numerator // q.denominator, 2**64 - 1)
+        down = float(q)
+        if Fraction(down) > q:
+            down = float(np.nextafter(down, -np.inf))
+        atol_down = down
+    return _Plan(work, lossy, native_eq, int_exact, rt, at, atol_down, atol_floor)
+
+
+def _settle_pure_atol(
+    ac: Array,
+    ec: Array,
+    aw: Array,
+    ew: Array,
+    fail: Array,
+    unsure: Array,
+    plan: _Plan,
+    untransformed: bool,
+) -> None:
+    """Decide boundary elements of ``|a - e| <= atol`` (rtol = 0) exactly and vectorised:
+    integer differences are exact in uint64; a float64 difference is exact when its TwoSum
+    error term is zero, and then compares exactly with the largest float64 <= atol."""
+    idx = np.flatnonzero(unsure)
+    if plan.int_exact and untransformed:
+        assert plan.atol_floor is not None
+        fail[idx] = _int_absdiff(ac[idx], ec[idx]) > np.uint64(plan.atol_floor)
+        unsure[idx] = False
+    elif plan.work == np.dtype(np.float64) and not plan.lossy:
+        x, y = aw[idx], -ew[idx]
+        total = x + y
+        bv = total - x
+        err = (x - (total - bv)) + (y - bv)
+        exact = (err == 0) & np.isfinite(total)
+        settled = idx[exact]
+        fail[settled] = np.abs(total[exact]) > plan.atol_down
+        unsure[settled] = False
+
+
+def _int_absdiff(x: Array, y: Array) -> Array:
+    """|x - y| for integers of one signedness, exact as uint64 (the true difference is below
+    2**64, and unsigned subtraction modulo 2**64 then gives it exactly)."""
+    unsigned = "unsigned" in (_dtypes.signedness(x.dtype), _dtypes.signedness(y.dtype))
+    wide = np.dtype(np.uint64 if unsigned else np.int64)
+    xi, yi = x.astype(wide), y.astype(wide)
+    ux, uy = xi.astype(np.uint64), yi.astype(np.uint64)
+    return np.asarray(np.where(xi >= yi, ux - uy, uy - ux))
 
 
 def count_failures(
@@ -251,12 +317,13 @@ def count_failures(
     ``transform`` is applied to each chunk of ``a`` (in the work dtype) first; diagnoses use
     it to ask "would they match after ...?". ``limit`` stops counting early.
     """
-    work, lossy, native_eq, rt, at = _prepare(a, e, rule)
+    plan = _prepare(a, e, rule)
     ma, me = masks if masks is not None else (None, None)
     failed = 0
-    for _, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, rt, at, ma, me]):
-        assert ac is not None and ec is not None
-        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, work, lossy, native_eq, transform, False)
+    for _, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, plan.rt, plan.at, ma, me]):
+        assert ac is not None
+        assert ec is not None
+        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, plan, transform, False)
         if res is not None:
             failed += int(np.count_nonzero(res.fail))
             if limit is not None and failed >= limit:
@@ -282,14 +349,15 @@ def measure(
     a: Array, e: Array, rule: Rule, *, masks: tuple[Array, Array] | None = None
 ) -> ValueStats:
     """Counts, worst differences and examples of the failing elements of two arrays."""
-    work, lossy, native_eq, rt, at = _prepare(a, e, rule)
+    plan = _prepare(a, e, rule)
     ma, me = masks if masks is not None else (None, None)
     shape = a.shape
     stats = ValueStats(total=int(a.size))
     fam_ulp = _dtypes.family(rule.ulp_dtype)
-    for start, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, rt, at, ma, me]):
-        assert ac is not None and ec is not None
-        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, work, lossy, native_eq, None, True)
+    for start, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, plan.rt, plan.at, ma, me]):
+        assert ac is not None
+        assert ec is not None
+        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, plan, None, True)
         if res is None:
             continue
         fail = res.fail
@@ -318,7 +386,8 @@ def measure(
             continue
         fidx = np.flatnonzero(ff)
         d, t, mag = res.d[fidx], res.t[fidx], res.mag[fidx]
-        if lossy:  # 64-bit integers: the float64 differences may be off; make them exact
+        if plan.lossy and not plan.int_exact and plan.work.kind == "f":
+            # a 64-bit integer against a float: the float64 differences may be off
             d, mag = d.copy(), mag.copy()
             with np.errstate(invalid="ignore"):
                 big = (np.abs(ac[fidx].astype(np.float64)) >= 2.0**53) | (mag >= 2.0**53)

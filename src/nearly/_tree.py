@@ -113,7 +113,7 @@ def walk(
     ``is_array_leaf`` tells whether a non-container value is array-like (an array, tensor or
     number): a sequence facing one is read as an array instead of walked.
     """
-    yield from _walk(actual, expected, (), strict_types, is_array_leaf, set())
+    yield from _walk(actual, expected, (), strict_types, is_array_leaf, frozenset())
 
 
 def _walk(
@@ -122,7 +122,7 @@ def _walk(
     path: Path,
     strict: bool,
     is_array_leaf: Callable[[Any], bool],
-    stack: set[int],
+    stack: frozenset[tuple[str, int]],
 ) -> Iterator[Event]:
     ka, ke = container_kind(a), container_kind(e)
     if ka is None and ke is None:
@@ -140,12 +140,14 @@ def _walk(
             path, "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
         )
         return
-    for x in (a, e):
-        if id(x) in stack:
+    # a cycle is a container inside itself on one side; the same object may well appear on
+    # both sides, or twice on one side, without being a cycle
+    for side, x in (("a", a), ("e", e)):
+        if (side, id(x)) in stack:
             from nearly._errors_internal import cyclic
 
             raise cyclic(format_path(path))
-    stack = stack | {id(a), id(e)}
+    stack = stack | {("a", id(a)), ("e", id(e))}
     if ka != ke:
         yield StructureDiff(
             path, "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
@@ -222,7 +224,7 @@ def _walk_mapping(
     path: Path,
     strict: bool,
     is_array_leaf: Callable[[Any], bool],
-    stack: set[int],
+    stack: frozenset[tuple[str, int]],
 ) -> Iterator[Event]:
     missing = [k for k in e if k not in a]
     extra = [k for k in a if k not in e]
@@ -249,7 +251,7 @@ def _walk_named(
     path: Path,
     strict: bool,
     is_array_leaf: Callable[[Any], bool],
-    stack: set[int],
+    stack: frozenset[tuple[str, int]],
     what: str,
 ) -> Iterator[Event]:
     missing = [k for k in e if k not in a]
