@@ -30,7 +30,15 @@ from nearly._errors_internal import unsupported_leaf
 from nearly._exact import exact_close_real
 from nearly._options import Options
 from nearly._result import Comparison, Example, Kind, Mismatch, Note, Side
-from nearly._tree import LeafPair, Path, StructureDiff, TypeNote, format_path, walk
+from nearly._tree import (
+    LeafPair,
+    Path,
+    StructureDiff,
+    TypeNote,
+    format_path,
+    key_difference,
+    walk,
+)
 from nearly.backends import Leaf, is_array_leaf, to_leaf
 
 __all__ = ["run"]
@@ -461,13 +469,9 @@ def _compare_fields(path: Path, a: Array, e: Array, p: _Pair) -> tuple[list[Mism
     """Structured arrays: each field is compared as a leaf of its own, at path['field']."""
     na, ne = list(a.dtype.names or ()), list(e.dtype.names or ())
     found: list[Mismatch] = []
-    if set(na) != set(ne):
-        missing = [n for n in ne if n not in na]
-        extra = [n for n in na if n not in ne]
-        parts = ([f"missing in actual: {', '.join(missing)}"] if missing else []) + (
-            [f"extra in actual: {', '.join(extra)}"] if extra else []
-        )
-        found.append(p.mismatch("structure", "structured-array fields differ: " + "; ".join(parts)))
+    diff = key_difference(na, ne, str)
+    if diff:
+        found.append(p.mismatch("structure", f"structured-array fields differ: {diff}"))
     notes = p.notes
     for name in ne:
         if name in na:

@@ -11,7 +11,8 @@ from nearly.tol import Tolerance
 
 __all__ = ["Options", "make_options"]
 
-OPTION_NAMES = (
+#: the options of compare / assert_close, and the subset assert_equal takes
+CLOSE_OPTIONS = (
     "rtol",
     "atol",
     "ulps",
@@ -21,8 +22,8 @@ OPTION_NAMES = (
     "check_shape",
     "check_device",
     "strict_types",
-    "msg",
 )
+EQUAL_OPTIONS = CLOSE_OPTIONS[4:]
 
 # names other libraries use for the same thing
 _ALIASES = {

@@ -9,7 +9,7 @@ one place, :func:`format_path`: ``[0]['logits'].bias``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,10 +97,6 @@ def _key_sort(keys: list[Any]) -> list[Any]:
         return sorted(keys, key=repr)
 
 
-def _fmt_keys(keys: list[Any]) -> str:
-    return ", ".join(repr(k) for k in _key_sort(keys))
-
-
 def walk(
     actual: Any,
     expected: Any,
@@ -162,35 +158,33 @@ def _walk(
                 path, f"container types differ ({text}); allowed unless strict_types=True"
             )
     if ka == "mapping":
-        yield from _walk_mapping(a, e, path, strict, is_array_leaf, stack)
+        yield from _walk_keyed(a, e, a, e, path, strict, is_array_leaf, stack, "key")
     elif ka == "dataclass":
         fa = [f.name for f in dataclasses.fields(a)]
         fe = [f.name for f in dataclasses.fields(e)]
-        yield from _walk_named(
+        yield from _walk_keyed(
             {n: getattr(a, n) for n in fa},
             {n: getattr(e, n) for n in fe},
-            fe,
             a,
             e,
             path,
             strict,
             is_array_leaf,
             stack,
-            "fields",
+            "attr",
         )
     else:
         if _is_namedtuple(a) and _is_namedtuple(e) and a._fields != e._fields:
-            yield from _walk_named(
+            yield from _walk_keyed(
                 dict(zip(a._fields, a, strict=True)),
                 dict(zip(e._fields, e, strict=True)),
-                list(e._fields),
                 a,
                 e,
                 path,
                 strict,
                 is_array_leaf,
                 stack,
-                "fields",
+                "attr",
             )
             return
         names = e._fields if _is_namedtuple(e) else a._fields if _is_namedtuple(a) else None
@@ -218,57 +212,38 @@ def _idx_range(lo: int, hi: int) -> str:
     return f"[{lo}]" if hi - lo == 1 else f"[{lo}]..[{hi - 1}]"
 
 
-def _walk_mapping(
+def key_difference(a_keys: Iterable[Any], e_keys: Iterable[Any], show: Callable[[Any], str]) -> str:
+    """ "missing in actual: 'c'; extra in actual: 'd'" (empty when the key sets agree)."""
+    a_list, e_list = list(a_keys), list(e_keys)
+    missing = [k for k in e_list if k not in a_list]
+    extra = [k for k in a_list if k not in e_list]
+    parts = []
+    if missing:
+        parts.append("missing in actual: " + ", ".join(show(k) for k in _key_sort(missing)))
+    if extra:
+        parts.append("extra in actual: " + ", ".join(show(k) for k in _key_sort(extra)))
+    return "; ".join(parts)
+
+
+def _walk_keyed(
     a: Mapping[Any, Any],
     e: Mapping[Any, Any],
-    path: Path,
-    strict: bool,
-    is_array_leaf: Callable[[Any], bool],
-    stack: frozenset[tuple[str, int]],
-) -> Iterator[Event]:
-    missing = [k for k in e if k not in a]
-    extra = [k for k in a if k not in e]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing in actual: {_fmt_keys(missing)}")
-        if extra:
-            parts.append(f"extra in actual: {_fmt_keys(extra)}")
-        yield StructureDiff(
-            path, "structure", "keys differ: " + "; ".join(parts), type_name(a), type_name(e)
-        )
-    for k in e:
-        if k in a:
-            yield from _walk(a[k], e[k], (*path, ("key", k)), strict, is_array_leaf, stack)
-
-
-def _walk_named(
-    a: dict[str, Any],
-    e: dict[str, Any],
-    order: list[str],
     a_obj: Any,
     e_obj: Any,
     path: Path,
     strict: bool,
     is_array_leaf: Callable[[Any], bool],
     stack: frozenset[tuple[str, int]],
-    what: str,
+    part: str,
 ) -> Iterator[Event]:
-    missing = [k for k in e if k not in a]
-    extra = [k for k in a if k not in e]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing in actual: {', '.join(missing)}")
-        if extra:
-            parts.append(f"extra in actual: {', '.join(extra)}")
+    """Dicts (``part="key"``) and named fields of namedtuples/dataclasses (``"attr"``): the
+    common keys are walked in ``expected``'s order; missing/extra ones are one difference."""
+    what, show = ("keys", repr) if part == "key" else ("fields", str)
+    diff = key_difference(a.keys(), e.keys(), show)
+    if diff:
         yield StructureDiff(
-            path,
-            "structure",
-            f"{what} differ: " + "; ".join(parts),
-            type_name(a_obj),
-            type_name(e_obj),
+            path, "structure", f"{what} differ: {diff}", type_name(a_obj), type_name(e_obj)
         )
-    for k in order:
+    for k in e:
         if k in a:
-            yield from _walk(a[k], e[k], (*path, ("attr", k)), strict, is_array_leaf, stack)
+            yield from _walk(a[k], e[k], (*path, (part, k)), strict, is_array_leaf, stack)

@@ -6,24 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from nearly._compare import run, run_finite
-from nearly._options import check_msg, make_options, reject_unknown
+from nearly._options import (
+    CLOSE_OPTIONS,
+    EQUAL_OPTIONS,
+    check_msg,
+    make_options,
+    reject_unknown,
+)
 from nearly._result import Comparison
 from nearly.errors import NotClose, NotFinite
 
 __all__ = ["assert_close", "assert_equal", "assert_finite", "compare", "explain"]
-
-_CLOSE_OPTIONS = (
-    "rtol",
-    "atol",
-    "ulps",
-    "tol",
-    "equal_nan",
-    "check_dtype",
-    "check_shape",
-    "check_device",
-    "strict_types",
-)
-_EQUAL_OPTIONS = ("equal_nan", "check_dtype", "check_shape", "check_device", "strict_types")
 
 
 def compare(
@@ -55,7 +48,7 @@ def compare(
     >>> bool(nearly.compare((np.float32(0.1),), [0.1]))
     True
     """
-    reject_unknown("compare", unknown, _CLOSE_OPTIONS)
+    reject_unknown("compare", unknown, CLOSE_OPTIONS)
     options = make_options(
         "compare",
         rtol=rtol,
@@ -118,7 +111,7 @@ def assert_close(
     >>> nearly.assert_close({"w": np.ones(3)}, {"w": np.ones(3) + 1e-9})
     """
     __tracebackhide__ = True
-    reject_unknown("assert_close", unknown, (*_CLOSE_OPTIONS, "msg"))
+    reject_unknown("assert_close", unknown, (*CLOSE_OPTIONS, "msg"))
     msg = check_msg("assert_close", msg)
     options = make_options(
         "assert_close",
@@ -152,7 +145,7 @@ def assert_equal(
     """Assert exact equality (NaN equals NaN unless ``equal_nan=False``; -0.0 equals 0.0);
     raise :class:`nearly.NotClose` explaining every difference otherwise."""
     __tracebackhide__ = True
-    reject_unknown("assert_equal", unknown, (*_EQUAL_OPTIONS, "msg"))
+    reject_unknown("assert_equal", unknown, (*EQUAL_OPTIONS, "msg"))
     msg = check_msg("assert_equal", msg)
     options = make_options(
         "assert_equal",
