@@ -44,6 +44,15 @@ def compare(
     ``rtol``/``atol``/``ulps`` and the others are 0; give none and each pair uses
     :func:`nearly.tol.default` of its lower-precision dtype; or pass ``tol=`` a Tolerance.
 
+    Args:
+        actual, expected: values or nested tuples/lists/dicts/namedtuples/dataclasses of them.
+        equal_nan: NaN at the same position counts as equal (default True).
+        check_dtype: fail when dtypes differ (by default a difference is only noted).
+        check_shape: shapes must match exactly (default); False allows NumPy broadcasting.
+        check_device: require the same device (meaningful for framework tensors; NumPy
+            values all live on the host).
+        strict_types: tuple vs list, list vs array and leaf subclasses count as differences.
+
     >>> import numpy as np, nearly
     >>> bool(nearly.compare((np.float32(0.1),), [0.1]))
     True
