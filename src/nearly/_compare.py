@@ -39,7 +39,7 @@ from nearly._tree import (
     key_difference,
     walk,
 )
-from nearly.backends import Leaf, is_array_leaf, to_leaf
+from nearly.backends import Leaf, expand, is_array_leaf, to_leaf
 
 __all__ = ["run"]
 
@@ -52,7 +52,11 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
     notes: list[Note] = []
     leaves = 0
     for event in walk(
-        actual, expected, strict_types=options.strict_types, is_array_leaf=is_array_leaf
+        actual,
+        expected,
+        strict_types=options.strict_types,
+        is_array_leaf=is_array_leaf,
+        expand=expand,
     ):
         if isinstance(event, LeafPair):
             leaves += 1
@@ -146,6 +150,9 @@ def _compare(
     path: Path, actual: Any, expected: Any, options: Options, container_note: str | None
 ) -> tuple[list[Mismatch], list[Note]]:
     p = _Pair(format_path(path), to_leaf(actual), to_leaf(expected), options, [])
+    if "symbolic" in (p.la.kind, p.le.kind):
+        found = _compare_symbolic(p)
+        return ([] if found is None else [found]), p.notes
     if "array" not in (p.la.kind, p.le.kind) or p.la.kind != p.le.kind:
         found = _compare_plain(p)
         return ([] if found is None else [found]), p.notes
@@ -167,6 +174,43 @@ def _compare(
             else:
                 found = _compare_exactly(p, a, e, fa, fe)
     return ([] if found is None else [found]), p.notes
+
+
+def _compare_symbolic(p: _Pair) -> Mismatch | None:
+    """A graph tensor (inside tf.function / Keras): what is known now (static shapes, dtypes)
+    is checked now; the values are checked by assertion ops when the graph runs."""
+    if not p.options.in_graph:
+        raise TypeError(
+            f"cannot compare the symbolic tensor at {p.where or 'the top level'} now: inside "
+            "tf.function (or a Keras layer) it has no values yet. Use nearly.assert_close or "
+            "nearly.assert_equal there: they become graph ops that check when the graph runs."
+        )
+    from nearly.backends import tensorflow as tfb
+
+    a, e = tfb.as_tensor(p.la.obj), tfb.as_tensor(p.le.obj)
+    da, de = tfb.numpy_dtype(a), tfb.numpy_dtype(e)
+    sa, se = a.shape, e.shape
+    if sa.rank is not None and se.rank is not None and not sa.is_compatible_with(se):
+        return p.mismatch("shape", f"shapes differ: {tuple(sa.as_list())} vs {tuple(se.as_list())}")
+    if da != de and p.options.check_dtype:
+        label = f"{_dtypes.dtype_label(da)} vs {_dtypes.dtype_label(de)}"
+        return p.mismatch("dtype", f"dtypes differ: {label}", ["check_dtype=True"])
+    numeric = _dtypes.family(da) in _NUMERIC and _dtypes.family(de) in _NUMERIC
+    if not numeric:
+        tfb.assert_equal_in_graph(p.where, a, e)
+        return None
+    t = p.options.tolerance
+    if t is not None and (isinstance(t.rtol, np.ndarray) or isinstance(t.atol, np.ndarray)):
+        raise TypeError(
+            f"per-element tolerance arrays are not supported for graph tensors "
+            f"(at {p.where or 'the top level'}); pass scalar rtol/atol/ulps there"
+        )
+    rule = rule_for(da, de, (), p.options, p.where)
+    tolerance = tolerance_of(p.options, da, de)
+    text = tolerance.describe() + (f" ({tolerance.source})" if tolerance.source else "")
+    check = "assert_equal" if p.options.exact else "assert_close"
+    tfb.assert_close_in_graph(p.where, a, e, rule, text, check)
+    return None
 
 
 def _compare_plain(p: _Pair) -> Mismatch | None:
@@ -204,22 +248,29 @@ def _compare_plain(p: _Pair) -> Mismatch | None:
 
 
 def _check_types(p: _Pair, container_note: str | None) -> Mismatch | None:
-    """Leaf types may differ (a note) unless strict_types=True. Python numbers facing NumPy
-    values are not worth a note: a Python scalar is just a 0-d value."""
+    """Leaf types may differ unless strict_types=True. Arrays and tensors of different
+    libraries, and Python numbers, are all just arrays: only a list read as an array, or a
+    subclass facing its base (a Parameter, a masked array), is worth a note. Devices differ as a
+    note, or fail with check_device=True."""
     la, le = p.la, p.le
-    strict = p.options.strict_types
-    if la.type_name != le.type_name and not (la.python_scalar or le.python_scalar):
+    if p.options.strict_types and type(la.obj) is not type(le.obj):
+        return p.mismatch(
+            "type",
+            f"types differ: {container_note or f'{p.sa.type} vs {p.se.type}'}",
+            ["types must match exactly with strict_types=True"],
+        )
+    ta, te = type(la.obj), type(le.obj)
+    subclass = ta is not te and (issubclass(ta, te) or issubclass(te, ta))
+    scalars = la.python_scalar or le.python_scalar
+    if container_note is not None or (subclass and not scalars):
         text = container_note or f"{p.sa.type} vs {p.se.type}"
-        if not strict:
-            p.note(f"types differ ({text}); allowed unless strict_types=True")
-            return None
-    elif not (strict and type(la.obj) is not type(le.obj)):
-        return None
-    return p.mismatch(
-        "type",
-        f"types differ: {container_note or f'{p.sa.type} vs {p.se.type}'}",
-        ["types must match exactly with strict_types=True"],
-    )
+        p.note(f"types differ ({text}); allowed unless strict_types=True")
+    if la.device != le.device and la.device is not None and le.device is not None:
+        text = f"{la.device} vs {le.device}"
+        if p.options.check_device:
+            return p.mismatch("type", f"devices differ: {text}", ["check_device=True"])
+        p.note(f"devices differ ({text}); compared anyway (check_device=True requires one)")
+    return None
 
 
 def _align_shapes(p: _Pair, a: Array, e: Array) -> tuple[Array, Array] | Mismatch:
@@ -227,7 +278,11 @@ def _align_shapes(p: _Pair, a: Array, e: Array) -> tuple[Array, Array] | Mismatc
         return a, e
     if p.options.check_shape:
         numeric = _dtypes.family(a.dtype) in _NUMERIC and _dtypes.family(e.dtype) in _NUMERIC
-        rule = _rule_for(a, e, p.options, p.where, for_diagnosis=True) if numeric else None
+        rule = (
+            rule_for(a.dtype, e.dtype, a.shape, p.options, p.where, for_diagnosis=True)
+            if numeric
+            else None
+        )
         hints = _diagnose.shape_hints(a, e, rule, p.la.python_scalar, p.le.python_scalar)
         return p.mismatch("shape", f"shapes differ: {a.shape} vs {e.shape}", hints)
     try:
@@ -283,7 +338,7 @@ def _failed_values(
         count=stats.failed,
         total=stats.total,
         index=index,
-        tolerance=None if rule is None else _tolerance_of(p.options, a, e),
+        tolerance=None if rule is None else tolerance_of(p.options, a.dtype, e.dtype),
         worst_abs=stats.worst_abs,
         worst_rel=stats.worst_rel,
         worst_ulps=stats.worst_ulps,
@@ -297,14 +352,16 @@ def _failed_values(
 
 
 def _compare_numeric(p: _Pair, a: Array, e: Array) -> Mismatch | None:
-    rule = _rule_for(a, e, p.options, p.where)
+    rule = rule_for(a.dtype, e.dtype, a.shape, p.options, p.where)
     masks = _masks(p.la, p.le, a.shape)
     if count_failures(a, e, rule, masks=masks) == 0:
         exact = _exact_rule(rule)
         need_identity = a.dtype != e.dtype and p.options.check_dtype
         describe = p.options.describe_passing and not rule.exact_only
         differing = count_failures(a, e, exact, masks=masks) if (need_identity or describe) else 0
-        found = _dtype_outcome(p, a, e, differing == 0, tolerance=_tolerance_of(p.options, a, e))
+        found = _dtype_outcome(
+            p, a, e, differing == 0, tolerance=tolerance_of(p.options, a.dtype, e.dtype)
+        )
         if describe and differing:
             p.note(_close_not_identical(measure(a, e, exact, masks=masks)))
         return found
@@ -355,18 +412,24 @@ def _exact_rule(rule: Rule) -> Rule:
     return Rule(0.0, 0.0, Fraction(0), Fraction(0), None, rule.ulp_dtype, rule.equal_nan)
 
 
-def _tolerance_of(options: Options, a: Array, e: Array) -> tol.Tolerance:
+def tolerance_of(options: Options, da: np.dtype[Any], de: np.dtype[Any]) -> tol.Tolerance:
     if options.tolerance is not None:
         return options.tolerance
-    return tol.default(_dtypes.lower_precision(a.dtype, e.dtype))
+    return tol.default(_dtypes.lower_precision(da, de))
 
 
-def _rule_for(
-    a: Array, e: Array, options: Options, where: str, *, for_diagnosis: bool = False
+def rule_for(
+    da: np.dtype[Any],
+    de: np.dtype[Any],
+    shape: tuple[int, ...],
+    options: Options,
+    where: str,
+    *,
+    for_diagnosis: bool = False,
 ) -> Rule:
     """The rule for one pair. Per-element tolerance arrays must broadcast to the compared
     shape; for a shape diagnosis (where shapes differ) their largest value stands in."""
-    t = _tolerance_of(options, a, e)
+    t = tolerance_of(options, da, de)
     values: list[Any] = []
     for name, value, exact in (("rtol", t.rtol, t.rtol_exact), ("atol", t.atol, t.atol_exact)):
         if isinstance(value, np.ndarray):
@@ -375,19 +438,17 @@ def _rule_for(
                 exact = Fraction(value)
             else:
                 try:
-                    ok = np.broadcast_shapes(value.shape, a.shape) == a.shape
+                    ok = np.broadcast_shapes(value.shape, shape) == shape
                 except ValueError:
                     ok = False
                 if not ok:
                     raise ValueError(
                         f"the per-element {name} of shape {value.shape} does not broadcast to "
-                        f"the compared shape {a.shape} at {where or 'the top level'}"
+                        f"the compared shape {shape} at {where or 'the top level'}"
                     )
         values += [value, exact]
     rt, rq, at, aq = values
-    return Rule(
-        rt, at, rq, aq, t.ulps, _dtypes.lower_precision(a.dtype, e.dtype), options.equal_nan
-    )
+    return Rule(rt, at, rq, aq, t.ulps, _dtypes.lower_precision(da, de), options.equal_nan)
 
 
 def _exact_equality(
@@ -485,11 +546,16 @@ def run_finite(tree: Any) -> Comparison:
     """A Comparison whose mismatches are the leaves of ``tree`` holding NaN or infinity."""
     mismatches: list[Mismatch] = []
     leaves = 0
-    for event in walk(tree, tree, strict_types=False, is_array_leaf=is_array_leaf):
+    for event in walk(tree, tree, strict_types=False, is_array_leaf=is_array_leaf, expand=expand):
         if not isinstance(event, LeafPair):
             continue
         leaves += 1
         leaf = to_leaf(event.actual)
+        if leaf.kind == "symbolic":
+            from nearly.backends import tensorflow as tfb
+
+            tfb.assert_finite_in_graph(format_path(event.path), leaf.obj)
+            continue
         arr = leaf.array
         if arr is None or _dtypes.family(arr.dtype) not in ("float", "complex"):
             continue

@@ -23,7 +23,15 @@ import numpy as np
 from nearly import _dtypes
 from nearly._exact import as_fraction, exact_close_complex, exact_close_real
 
-__all__ = ["CHUNK", "Extreme", "Rule", "ValueStats", "count_failures", "measure"]
+__all__ = [
+    "CHUNK",
+    "Extreme",
+    "Rule",
+    "ValueStats",
+    "count_failures",
+    "failure_mask",
+    "measure",
+]
 
 CHUNK = 1 << 16
 EXAMPLES = 5
@@ -291,6 +299,20 @@ def _settle_pure_atol(
         settled = idx[exact]
         fail[settled] = np.abs(total[exact]) > plan.atol_down
         unsure[settled] = False
+
+
+def failure_mask(a: Array, e: Array, rule: Rule) -> Array:
+    """Which elements of two same-shaped arrays break ``rule``, decided exactly (a boolean
+    array of their shape). For the few elements a graph backend hands to the host."""
+    plan = _prepare(a, e, rule)
+    out = np.zeros(a.size, dtype=bool)
+    for start, (ac, ec, rc, tc) in _chunks([a, e, plan.rt, plan.at]):
+        assert ac is not None
+        assert ec is not None
+        res = _chunk_rule(ac, ec, rc, tc, None, None, rule, plan, None, False)
+        if res is not None:
+            out[start : start + len(ac)] = res.fail
+    return out.reshape(a.shape)
 
 
 def _int_absdiff(x: Array, y: Array) -> Array:

@@ -54,6 +54,7 @@ class Options:
     strict_types: bool = False
     exact: bool = False
     describe_passing: bool = False  # also measure leaves that pass without being identical
+    in_graph: bool = False  # symbolic tensors become assertion ops (the assert_* functions)
 
 
 def reject_unknown(func: str, unknown: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -95,6 +96,7 @@ def make_options(
     strict_types: Any = False,
     exact: bool = False,
     describe_passing: bool = False,
+    in_graph: bool = False,
 ) -> Options:
     given = [n for n, v in (("rtol", rtol), ("atol", atol), ("ulps", ulps)) if v is not None]
     if tol is not None:
@@ -133,4 +135,5 @@ def make_options(
         strict_types=_flag(func, "strict_types", strict_types),
         exact=exact,
         describe_passing=describe_passing,
+        in_graph=in_graph,
     )

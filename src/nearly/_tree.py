@@ -57,7 +57,14 @@ class TypeNote:
 Event = LeafPair | StructureDiff | TypeNote
 
 
+_SHORT_ROOTS = {"tensorflow": "tf", "torch": "torch", "jax": "jax", "jaxlib": "jax"}
+
+
 def type_name(x: Any) -> str:
+    """A short, recognisable name for a value's type: float, numpy.ndarray, torch.Tensor,
+    tf.EagerTensor, jax.Array..."""
+    if isinstance(x, _Expanded):
+        return type_name(x.original)
     t = type(x)
     mod = t.__module__
     if mod == "builtins":
@@ -65,9 +72,13 @@ def type_name(x: Any) -> str:
     root = mod.split(".")[0]
     if root == "numpy" and t.__qualname__ == "MaskedArray":
         return "numpy.ma.MaskedArray"
-    return (
-        f"{root}.{t.__qualname__}" if root in ("numpy", "ml_dtypes") else f"{mod}.{t.__qualname__}"
-    )
+    if root == "jaxlib" and t.__qualname__ == "ArrayImpl":
+        return "jax.Array"
+    if root in ("numpy", "ml_dtypes"):
+        return f"{root}.{t.__qualname__}"
+    if root in _SHORT_ROOTS:
+        return f"{_SHORT_ROOTS[root]}.{t.__qualname__}"
+    return f"{mod}.{t.__qualname__}"
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -103,23 +114,46 @@ def walk(
     *,
     strict_types: bool,
     is_array_leaf: Callable[[Any], bool],
+    expand: Callable[[Any], list[Any] | None] = lambda _: None,
 ) -> Iterator[Event]:
     """Yield every leaf pair, structural difference and container type note, in order.
 
     ``is_array_leaf`` tells whether a non-container value is array-like (an array, tensor or
     number): a sequence facing one is read as an array instead of walked.
     """
-    yield from _walk(actual, expected, (), strict_types, is_array_leaf, frozenset())
+    ctx = _Ctx(strict_types, is_array_leaf, expand)
+    yield from _walk(actual, expected, (), ctx, frozenset())
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    strict: bool
+    is_array_leaf: Callable[[Any], bool]
+    expand: Callable[[Any], list[Any] | None]
+
+
+def _as_container(x: Any, ctx: _Ctx) -> Any:
+    items = ctx.expand(x)
+    return x if items is None else _Expanded(x, items)
+
+
+class _Expanded(list):  # type: ignore[type-arg]
+    """A framework value walked as a list of its items (a ragged tensor's rows)."""
+
+    def __init__(self, original: Any, items: list[Any]) -> None:
+        super().__init__(items)
+        self.original = original
 
 
 def _walk(
     a: Any,
     e: Any,
     path: Path,
-    strict: bool,
-    is_array_leaf: Callable[[Any], bool],
+    ctx: _Ctx,
     stack: frozenset[tuple[str, int]],
 ) -> Iterator[Event]:
+    a = _as_container(a, ctx)
+    e = _as_container(e, ctx)
     ka, ke = container_kind(a), container_kind(e)
     if ka is None and ke is None:
         yield LeafPair(path, a, e)
@@ -128,7 +162,7 @@ def _walk(
         seq_side, other = (
             (a, e) if ka == "sequence" else (e, a) if ke == "sequence" else (None, None)
         )
-        if seq_side is not None and is_array_leaf(other):
+        if seq_side is not None and ctx.is_array_leaf(other):
             note = f"{type_name(a)} vs {type_name(e)}"
             yield LeafPair(path, a, e, container_note=note)
             return
@@ -151,14 +185,14 @@ def _walk(
         return
     if type(a) is not type(e):
         text = f"{type_name(a)} vs {type_name(e)}"
-        if strict:
+        if ctx.strict:
             yield StructureDiff(path, "type", text, type_name(a), type_name(e))
         else:
             yield TypeNote(
                 path, f"container types differ ({text}); allowed unless strict_types=True"
             )
     if ka == "mapping":
-        yield from _walk_keyed(a, e, a, e, path, strict, is_array_leaf, stack, "key")
+        yield from _walk_keyed(a, e, a, e, path, ctx, stack, "key")
     elif ka == "dataclass":
         fa = [f.name for f in dataclasses.fields(a)]
         fe = [f.name for f in dataclasses.fields(e)]
@@ -168,8 +202,7 @@ def _walk(
             a,
             e,
             path,
-            strict,
-            is_array_leaf,
+            ctx,
             stack,
             "attr",
         )
@@ -181,8 +214,7 @@ def _walk(
                 a,
                 e,
                 path,
-                strict,
-                is_array_leaf,
+                ctx,
                 stack,
                 "attr",
             )
@@ -205,7 +237,7 @@ def _walk(
             )
         for i in range(min(la, le)):
             part: PathPart = ("attr", names[i]) if names is not None else ("index", i)
-            yield from _walk(a[i], e[i], (*path, part), strict, is_array_leaf, stack)
+            yield from _walk(a[i], e[i], (*path, part), ctx, stack)
 
 
 def _idx_range(lo: int, hi: int) -> str:
@@ -231,8 +263,7 @@ def _walk_keyed(
     a_obj: Any,
     e_obj: Any,
     path: Path,
-    strict: bool,
-    is_array_leaf: Callable[[Any], bool],
+    ctx: _Ctx,
     stack: frozenset[tuple[str, int]],
     part: str,
 ) -> Iterator[Event]:
@@ -246,4 +277,4 @@ def _walk_keyed(
         )
     for k in e:
         if k in a:
-            yield from _walk(a[k], e[k], (*path, (part, k)), strict, is_array_leaf, stack)
+            yield from _walk(a[k], e[k], (*path, (part, k)), ctx, stack)

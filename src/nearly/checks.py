@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from nearly._compare import run, run_finite
 from nearly._options import (
@@ -17,6 +19,8 @@ from nearly._result import Comparison
 from nearly.errors import NotClose, NotFinite
 
 __all__ = ["assert_close", "assert_equal", "assert_finite", "compare", "explain"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def compare(
@@ -133,6 +137,7 @@ def assert_close(
         check_shape=check_shape,
         check_device=check_device,
         strict_types=strict_types,
+        in_graph=True,
     )
     comparison = run(actual, expected, options)
     if not comparison.ok:
@@ -164,6 +169,7 @@ def assert_equal(
         check_device=check_device,
         strict_types=strict_types,
         exact=True,
+        in_graph=True,
     )
     comparison = run(actual, expected, options)
     if not comparison.ok:
@@ -184,3 +190,38 @@ def assert_finite(
     comparison = run_finite(tree)
     if not comparison.ok:
         _raise(comparison, msg, NotFinite)
+
+
+def _compiler_aware(fn: _F) -> _F:
+    """Make a public function safe inside compilers that trace Python.
+
+    * ``torch.compile``: Dynamo would trace into nearly's NumPy code. Under compilation the
+      call goes to a ``torch.compiler.disable``-d twin instead, which Dynamo runs eagerly
+      with real tensors (a graph break; with ``fullgraph=True`` Dynamo refuses at compile
+      time, loudly, rather than skipping the check).
+    * ``tf.function``: AutoGraph would try to rewrite nearly's Python control flow; graph
+      tensors are handled explicitly, so the function is marked as already converted.
+
+    Neither touches an unimported framework.
+    """
+    twin: list[Callable[..., Any]] = []
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.compiler.is_compiling():
+            if not twin:
+                twin.append(torch.compiler.disable(fn))
+            return twin[0](*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    wrapper.autograph_info__ = {}  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+compare = _compiler_aware(compare)
+explain = _compiler_aware(explain)
+assert_close = _compiler_aware(assert_close)
+assert_equal = _compiler_aware(assert_equal)
+assert_finite = _compiler_aware(assert_finite)

@@ -23,7 +23,13 @@ import numpy as np
 __all__ = ["Leaf", "is_array_leaf", "to_leaf"]
 
 # top-level module of a value's type -> the backend module that reads it
-_BACKENDS: dict[str, str] = {}
+_BACKENDS: dict[str, str] = {
+    "torch": "nearly.backends.torch",
+    "jax": "nearly.backends.jax",
+    "jaxlib": "nearly.backends.jax",
+    "tensorflow": "nearly.backends.tensorflow",
+    "keras": "nearly.backends.tensorflow",
+}
 
 
 @dataclass(frozen=True)
@@ -31,16 +37,21 @@ class Leaf:
     """A leaf value read by a backend.
 
     ``kind`` is ``"array"`` (numbers, strings, dates... held in ``array``, 0-d for scalars),
-    ``"none"``, ``"text"`` (a Python str/bytes) or ``"object"`` (compared with ``==``).
+    ``"none"``, ``"text"`` (a Python str/bytes), ``"object"`` (compared with ``==``) or
+    ``"symbolic"`` (a graph tensor with no values yet: checked by graph ops).
+    ``array`` is a NumPy view of the values where they live on the host; ``device`` names
+    where the original lives; a ``meta`` leaf has a shape and dtype but no values.
     """
 
     obj: Any
-    kind: Literal["array", "none", "text", "object"]
+    kind: Literal["array", "none", "text", "object", "symbolic"]
     type_name: str
     array: np.ndarray[Any, Any] | None = None
     mask: np.ndarray[Any, Any] | None = None
     python_scalar: bool = False
     from_sequence: bool = False  # a (nested) list or tuple read as an array
+    device: str | None = None
+    meta: bool = False
 
     @property
     def dtype(self) -> np.dtype[Any] | None:
@@ -68,6 +79,17 @@ def to_leaf(obj: Any) -> Leaf:
         leaf = np_backend.to_leaf(obj)
         assert leaf is not None
     return leaf
+
+
+def expand(obj: Any) -> list[Any] | None:
+    """The items of a framework value that is really a container (a TensorFlow
+    RaggedTensor: its rows), or None. Only libraries already imported are asked."""
+    root = type(obj).__module__.partition(".")[0]
+    if root not in _BACKENDS:
+        return None
+    backend = _backend_for(type(obj))  # type: ignore[arg-type]
+    items: list[Any] | None = getattr(backend, "expand", lambda _: None)(obj)
+    return items
 
 
 def is_array_leaf(obj: Any) -> bool:

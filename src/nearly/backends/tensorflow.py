@@ -1,0 +1,216 @@
+"""The TensorFlow backend: eager tensors, variables, ragged and sparse tensors, and symbolic
+(graph) tensors inside ``tf.function`` and Keras.
+
+Eager values are read as NumPy views and compared by the core engine. A symbolic tensor has no
+values while the graph is traced, so a check on it becomes graph ops: the tolerance rule runs
+in the graph (float64), the rare elements whose verdict float64 rounding could flip are
+decided exactly on the host, and a failure raises ``tf.errors.InvalidArgumentError`` at run
+time with the path, the failing count, the worst difference with its index and the
+tolerance allowed there. Under XLA (``jit_compile=True``) TensorFlow drops assertion ops, so a
+check there raises at trace time instead of passing silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.python.framework import ops
+from tensorflow.python.ops import control_flow_util
+
+from nearly import _dtypes
+from nearly._engine import Rule, failure_mask
+from nearly._tree import type_name
+from nearly.backends import Leaf
+
+__all__ = [
+    "assert_close_in_graph",
+    "assert_equal_in_graph",
+    "assert_finite_in_graph",
+    "expand",
+    "to_leaf",
+]
+
+
+def _symbolic(x: Any) -> bool:
+    return isinstance(x, tf.Tensor) and tf.is_symbolic_tensor(x)
+
+
+def to_leaf(obj: Any) -> Leaf | None:
+    name = type_name(obj)
+    if isinstance(obj, tf.SparseTensor):
+        obj_dense = tf.sparse.to_dense(obj)
+        if _symbolic(obj_dense):
+            return Leaf(obj_dense, "symbolic", name)
+        return Leaf(obj, "array", name, obj_dense.numpy(), device=obj_dense.device)
+    if isinstance(obj, tf.Variable):
+        if _symbolic(obj.value()):
+            return Leaf(obj.value(), "symbolic", name)
+        return Leaf(obj, "array", name, obj.numpy(), device=obj.device)
+    if isinstance(obj, tf.Tensor):
+        if _symbolic(obj):
+            return Leaf(obj, "symbolic", name)
+        return Leaf(obj, "array", name, obj.numpy(), device=obj.device)
+    value = getattr(obj, "value", None)  # a Keras variable wraps a tf.Variable
+    if isinstance(value, tf.Variable | tf.Tensor):
+        leaf = to_leaf(value)
+        assert leaf is not None
+        return Leaf(obj, leaf.kind, name, leaf.array, device=leaf.device)
+    if type(obj).__module__.startswith("keras") and type(obj).__name__ == "KerasTensor":
+        raise TypeError(
+            "nearly cannot check a KerasTensor: it is a placeholder used while a functional "
+            "model is built. Put the check in a layer's call(), where tensors are real."
+        )
+    return None
+
+
+def expand(obj: Any) -> list[Any] | None:
+    """A RaggedTensor is compared row by row."""
+    if isinstance(obj, tf.RaggedTensor):
+        return [obj[i] for i in range(int(obj.nrows()))]
+    return None
+
+
+# ------------------------------------------------------------------------------ graph mode
+
+
+def refuse_xla(what: str) -> None:
+    if control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph()):
+        raise TypeError(
+            f"nearly.{what} cannot run inside an XLA-compiled function (jit_compile=True): XLA "
+            "drops TensorFlow's assertion ops, so the check would pass silently. Compile this "
+            "function without XLA (tf.function(jit_compile=False); in Keras "
+            "model.compile(..., jit_compile=False)), or check its outputs outside it."
+        )
+
+
+def as_tensor(x: Any) -> tf.Tensor:
+    if isinstance(x, tf.Tensor):
+        return x
+    if isinstance(x, tf.Variable):
+        return x.value()
+    return tf.constant(np.asarray(x))
+
+
+def numpy_dtype(t: tf.Tensor) -> np.dtype[Any]:
+    dt: np.dtype[Any] = np.dtype(t.dtype.as_numpy_dtype)
+    return dt
+
+
+def _fmt_path(where: str) -> str:
+    # tf.strings.format reads "{}" as a placeholder, and Assert escapes quotes when it prints
+    return (where or "(top level)").replace("{", "(").replace("}", ")").replace("'", "")
+
+
+def _host_decider(rule: Rule) -> Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], Any]:
+    def decide(a: np.ndarray[Any, Any], e: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return failure_mask(np.asarray(a), np.asarray(e), rule)
+
+    return decide
+
+
+def assert_close_in_graph(
+    where: str, actual: Any, expected: Any, rule: Rule, tolerance_text: str, check: str
+) -> None:
+    """Add ops that check ``actual`` against ``expected`` under ``rule`` at run time;
+    ``check`` names the public function in messages."""
+    refuse_xla(check)
+    a, e = as_tensor(actual), as_tensor(expected)
+    path = _fmt_path(where)
+    tf.debugging.assert_equal(
+        tf.shape(a, out_type=tf.int64),
+        tf.shape(e, out_type=tf.int64),
+        message=f"nearly: {path}: shapes differ",
+    )
+    fam = {_dtypes.family(numpy_dtype(a)), _dtypes.family(numpy_dtype(e))}
+    work = tf.complex128 if "complex" in fam else tf.float64
+    aw, ew = tf.cast(a, work), tf.cast(e, work)
+    nan_a, nan_e = tf.math.is_nan(tf.abs(aw)), tf.math.is_nan(tf.abs(ew))
+    finite = tf.math.is_finite(tf.abs(aw)) & tf.math.is_finite(tf.abs(ew))
+    same = tf.equal(aw, ew)
+    nonfinite_ok = (nan_a & nan_e & rule.equal_nan) | (~nan_a & ~nan_e & same)
+    d = tf.abs(aw - ew)
+    mag = tf.abs(ew)
+    t = tf.constant(float(rule.atol), tf.float64) + tf.constant(float(rule.rtol), tf.float64) * mag
+    # the same certainty band as the host engine: outside it the float64 verdict is exact
+    u = 2.0**-53
+    band = 8.0 * u * tf.maximum(d, t) + 4.0 * 5e-324
+    lossy = any(_dtypes.inexact_in_work(numpy_dtype(x), np.dtype(np.float64)) for x in (a, e))
+    if lossy:
+        band = band + 4.0 * u * (tf.abs(tf.math.real(aw)) + mag)
+    over = d - t
+    fail = (~finite & ~nonfinite_ok) | (finite & (over > band))
+    clear_pass = over <= -band
+    if not lossy:
+        clear_pass = clear_pass | tf.equal(d, 0.0)
+    unsure = finite & ~(over > band) & ~clear_pass
+    # elements the host must decide: the unsure ones, and with a ULP allowance the failing
+    # ones too (ULP distances are counted on the host, in the inputs' own formats)
+    cand = unsure | fail if rule.ulps is not None else unsure
+    idx = tf.where(cand)
+    decided = tf.numpy_function(
+        _host_decider(rule), [tf.gather_nd(a, idx), tf.gather_nd(e, idx)], tf.bool, stateful=False
+    )
+    decided = tf.reshape(decided, [-1])
+    fail = tf.tensor_scatter_nd_update(fail, idx, decided)
+
+    count = tf.math.count_nonzero(fail)
+    total = tf.size(fail, out_type=tf.int64)
+    flat_fail = tf.reshape(fail & finite, [-1])
+    flat_d = tf.reshape(d, [-1])
+    flat_t = tf.reshape(t, [-1])
+    scored = tf.where(flat_fail, flat_d, tf.constant(-1.0, tf.float64))
+    j = tf.argmax(scored, output_type=tf.int64)
+    has_finite = tf.reduce_any(flat_fail)
+    worst = tf.where(has_finite, tf.gather(scored, j), tf.constant(np.nan, tf.float64))
+    allowed = tf.gather(flat_t, j)
+    shape = tf.shape(fail, out_type=tf.int64)
+    index = tf.cond(
+        tf.size(shape) > 0,
+        lambda: tf.unravel_index(j, shape),
+        lambda: tf.zeros([0], tf.int64),
+    )
+    only_a = tf.math.count_nonzero(fail & nan_a & ~nan_e)
+    only_e = tf.math.count_nonzero(fail & nan_e & ~nan_a)
+    message = tf.strings.format(
+        f"nearly.{check}: {path}: values differ at {{}} of {{}} elements; greatest "
+        f"absolute difference among them {{}} at index {{}} ({{}} allowed there; "
+        f"tolerance {tolerance_text}); NaN only in actual: {{}}, only in expected: {{}}",
+        [count, total, worst, index, allowed, only_a, only_e],
+        summarize=-1,
+    )
+    tf.debugging.Assert(tf.equal(count, 0), [message], summarize=1, name="nearly_assert_close")
+
+
+def assert_equal_in_graph(where: str, actual: tf.Tensor, expected: tf.Tensor) -> None:
+    """Strings, bools and other non-numbers in a graph: exact equality, checked at run time."""
+    refuse_xla("assert_equal")
+    tf.debugging.assert_equal(
+        actual, expected, message=f"nearly: {_fmt_path(where)}: values differ", summarize=5
+    )
+
+
+def assert_finite_in_graph(where: str, value: Any) -> None:
+    """Add ops that fail at run time when ``value`` holds NaN or infinity."""
+    refuse_xla("assert_finite")
+    x = as_tensor(value)
+    if _dtypes.family(numpy_dtype(x)) not in ("float", "complex"):
+        return
+    xw = tf.cast(x, tf.complex128 if x.dtype.is_complex else tf.float64)
+    bad = ~tf.math.is_finite(tf.abs(xw)) | tf.math.is_nan(tf.abs(xw))
+    count = tf.math.count_nonzero(bad)
+    nan = tf.math.count_nonzero(tf.math.is_nan(tf.abs(xw)))
+    first = tf.cond(
+        count > 0,
+        lambda: tf.where(bad)[0],
+        lambda: tf.zeros([tf.rank(bad)], tf.int64),
+    )
+    message = tf.strings.format(
+        f"nearly.assert_finite: {_fmt_path(where)}: non-finite values at {{}} of {{}} "
+        "elements ({} NaN); the first at index {}",
+        [count, tf.size(bad, out_type=tf.int64), nan, first],
+        summarize=-1,
+    )
+    tf.debugging.Assert(tf.equal(count, 0), [message], summarize=1, name="nearly_assert_finite")
