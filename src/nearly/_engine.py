@@ -65,6 +65,19 @@ class Extreme:
     allowed: float | None
 
 
+@dataclass(frozen=True)
+class DeviceVerdict:
+    """What a backend that ran the rule on a device sends back: how many elements failed
+    for certain, how many differ at all, and the few elements the host must decide (their
+    flat indices and values, in the inputs' own formats)."""
+
+    clear_fail: int
+    unequal: int
+    index: Array
+    actual: Array
+    expected: Array
+
+
 @dataclass
 class ValueStats:
     """What :func:`measure` found. Flat indices are converted to tuples by the caller."""

@@ -52,6 +52,7 @@ class Leaf:
     from_sequence: bool = False  # a (nested) list or tuple read as an array
     device: str | None = None
     meta: bool = False
+    native: bool = False  # values stay on their device; ``array`` is a shape/dtype stand-in
 
     @property
     def dtype(self) -> np.dtype[Any] | None:
@@ -79,6 +80,11 @@ def to_leaf(obj: Any) -> Leaf:
         leaf = np_backend.to_leaf(obj)
         assert leaf is not None
     return leaf
+
+
+def backend_of(obj: Any) -> ModuleType:
+    """The backend module that reads values of ``obj``'s type."""
+    return _backend_for(type(obj))  # type: ignore[arg-type]
 
 
 def expand(obj: Any) -> list[Any] | None:

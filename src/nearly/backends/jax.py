@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from nearly._tree import type_name
@@ -24,6 +25,81 @@ def to_leaf(obj: Any) -> Leaf | None:
         )
     if not isinstance(obj, jax.Array):
         return None
-    devices = obj.devices()
-    device = ",".join(sorted(str(d) for d in devices))
+    device = ",".join(sorted(str(d) for d in obj.devices()))
+    if is_native(obj):
+        # no host copy: a zero-strided stand-in carries the shape and dtype
+        stand_in = np.broadcast_to(np.zeros((), np.dtype(obj.dtype)), tuple(obj.shape))
+        return Leaf(obj, "array", type_name(obj), stand_in, device=device, native=True)
     return Leaf(obj, "array", type_name(obj), np.asarray(obj), device=device)
+
+
+# --------------------------------------------------------------------- on-device verdicts
+
+#: Arrays on the CPU are read as NumPy views (free); arrays elsewhere are checked where they
+#: live. Tests set this to exercise the on-device path on the CPU.
+NATIVE_ON_CPU = False
+
+
+def is_native(obj: Any) -> bool:
+    if not isinstance(obj, jax.Array):
+        return False
+    return NATIVE_ON_CPU or any(d.platform != "cpu" for d in obj.devices())
+
+
+def host_array(obj: Any) -> np.ndarray[Any, Any]:
+    return np.asarray(obj)
+
+
+class _JaxOps:
+    """The handful of array operations the shared on-device kernel needs."""
+
+    def __init__(self) -> None:
+        self.f64 = bool(getattr(jax.config, "jax_enable_x64", False))
+
+    def flat_pair(self, x: Any, y: Any) -> tuple[jax.Array, jax.Array]:
+        ref = next(v for v in (x, y) if isinstance(v, jax.Array))
+        device = next(iter(ref.devices()))
+        a, e = (
+            v if isinstance(v, jax.Array) else jax.device_put(np.asarray(v), device) for v in (x, y)
+        )
+        a, e = jnp.broadcast_arrays(a, e)
+        return a.reshape(-1), e.reshape(-1)
+
+    def work(self, x: jax.Array, complex_: bool) -> jax.Array:
+        if complex_:
+            return x.astype(jnp.complex128 if self.f64 else jnp.complex64)
+        return x.astype(jnp.float64 if self.f64 else jnp.float32)
+
+    def is_complex(self, x: jax.Array) -> bool:
+        return bool(jnp.iscomplexobj(x))
+
+    def is_float(self, x: jax.Array) -> bool:
+        return bool(jnp.issubdtype(x.dtype, jnp.inexact))
+
+    def itemsize(self, x: Any) -> int:
+        return int(x.dtype.itemsize)
+
+    def same_dtype(self, x: jax.Array, y: jax.Array) -> bool:
+        return bool(x.dtype == y.dtype)
+
+    def count(self, mask: jax.Array) -> int:
+        return int(jnp.count_nonzero(mask))
+
+    def nonzero(self, mask: jax.Array) -> jax.Array:
+        return jnp.nonzero(mask)[0]
+
+    def concat(self, parts: list[jax.Array]) -> jax.Array:
+        return jnp.concatenate(parts) if parts else jnp.zeros(0, dtype=jnp.int32)
+
+    def maximum(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        return jnp.maximum(x, y)
+
+    def to_host(self, x: jax.Array) -> np.ndarray[Any, Any]:
+        return np.asarray(x)
+
+
+def device_verdict(actual: Any, expected: Any, rule: Any) -> Any:
+    """The tolerance rule run on the arrays' device (see :mod:`nearly.backends._device`)."""
+    from nearly.backends._device import device_verdict as kernel
+
+    return kernel(_JaxOps(), actual, expected, rule)

@@ -60,7 +60,92 @@ def to_leaf(obj: Any) -> Leaf | None:
         return None
     name = type_name(obj)
     device = str(obj.device)
-    if obj.is_meta:
-        empty = np.broadcast_to(np.zeros((), numpy_dtype(obj.dtype)), tuple(obj.shape))
-        return Leaf(obj, "array", name, empty, device=device, meta=True)
+    if obj.is_meta or is_native(obj):
+        # no host copy: a zero-strided stand-in carries the shape and dtype
+        stand_in = np.broadcast_to(np.zeros((), numpy_dtype(obj.dtype)), tuple(obj.shape))
+        return Leaf(
+            obj, "array", name, stand_in, device=device, meta=obj.is_meta, native=not obj.is_meta
+        )
     return Leaf(obj, "array", name, host_array(obj), device=device)
+
+
+# --------------------------------------------------------------------- on-device verdicts
+
+#: CPU tensors are read as NumPy views (free); tensors elsewhere are checked where they live.
+#: Tests set this to exercise the on-device path on the CPU.
+NATIVE_ON_CPU = False
+
+_DEVICE_CHUNK = 1 << 24
+
+
+def is_native(obj: Any) -> bool:
+    """Whether ``obj`` is compared on its own device rather than as a host view."""
+    if not isinstance(obj, torch.Tensor) or obj.is_meta:
+        return False
+    return obj.device.type != "cpu" or NATIVE_ON_CPU
+
+
+def _on(device: torch.device, x: Any) -> torch.Tensor:
+    """``x`` as a tensor on ``device`` (a host array is copied there once)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to(device)
+    arr = np.asarray(x)
+    if not arr.flags.writeable:  # torch refuses to wrap read-only memory
+        arr = arr.copy()
+    for tdtype, (raw, name) in _VIEWS.items():
+        if arr.dtype == ml_dtype(name):
+            bits = arr.view(np.uint8 if raw == torch.uint8 else np.int16)
+            return torch.from_numpy(np.ascontiguousarray(bits)).view(tdtype).to(device)
+    return torch.as_tensor(arr, device=device)
+
+
+class _TorchOps:
+    """The handful of array operations the shared on-device kernel needs."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.f64 = device.type != "mps"  # MPS has no float64
+
+    def flat_pair(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        dev = next(v.device for v in (x, y) if isinstance(v, torch.Tensor))
+        a, e = torch.broadcast_tensors(_on(dev, x), _on(dev, y))  # type: ignore[no-untyped-call]
+        return a.reshape(-1), e.reshape(-1)
+
+    def work(self, x: torch.Tensor, complex_: bool) -> torch.Tensor:
+        if complex_:
+            return x.to(torch.complex128 if self.f64 else torch.complex64)
+        return x.to(torch.float64 if self.f64 else torch.float32)
+
+    def is_complex(self, x: torch.Tensor) -> bool:
+        return bool(x.is_complex())
+
+    def is_float(self, x: torch.Tensor) -> bool:
+        return bool(x.is_floating_point() or x.is_complex())
+
+    def itemsize(self, x: Any) -> int:
+        return int(x.element_size())
+
+    def same_dtype(self, x: torch.Tensor, y: torch.Tensor) -> bool:
+        return x.dtype == y.dtype
+
+    def count(self, mask: torch.Tensor) -> int:
+        return int(mask.sum())
+
+    def nonzero(self, mask: torch.Tensor) -> torch.Tensor:
+        return torch.nonzero(mask).reshape(-1)
+
+    def concat(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64)
+
+    def maximum(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(x, y)
+
+    def to_host(self, x: torch.Tensor) -> np.ndarray[Any, Any]:
+        return host_array(x)
+
+
+def device_verdict(actual: Any, expected: Any, rule: Any) -> Any:
+    """The tolerance rule run on the tensors' device (see :mod:`nearly.backends._device`)."""
+    from nearly.backends._device import device_verdict as kernel
+
+    dev = next(x.device for x in (actual, expected) if isinstance(x, torch.Tensor))
+    return kernel(_TorchOps(dev), actual, expected, rule)
