@@ -40,7 +40,14 @@ from nearly._tree import (
     key_difference,
     walk,
 )
-from nearly.backends import Leaf, backend_of, expand, is_array_leaf, to_leaf
+from nearly.backends import (
+    Leaf,
+    backend_of,
+    expand,
+    is_array_leaf,
+    normalize_device,
+    to_leaf,
+)
 
 __all__ = ["run"]
 
@@ -266,8 +273,10 @@ def _check_types(p: _Pair, container_note: str | None) -> Mismatch | None:
     if container_note is not None or (subclass and not scalars):
         text = container_note or f"{p.sa.type} vs {p.se.type}"
         p.note(f"types differ ({text}); allowed unless strict_types=True")
-    if la.device != le.device and la.device is not None and le.device is not None:
-        text = f"{la.device} vs {le.device}"
+    da = "cpu" if la.device is None else normalize_device(la.device)
+    de = "cpu" if le.device is None else normalize_device(le.device)
+    if da != de:
+        text = f"{da} vs {de}"
         if p.options.check_device:
             return p.mismatch("type", f"devices differ: {text}", ["check_device=True"])
         p.note(f"devices differ ({text}); compared anyway (check_device=True requires one)")

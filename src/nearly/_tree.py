@@ -74,6 +74,8 @@ def type_name(x: Any) -> str:
         return "numpy.ma.MaskedArray"
     if root == "jaxlib" and t.__qualname__ == "ArrayImpl":
         return "jax.Array"
+    if root == "torch" and t.__qualname__ == "Parameter":
+        return "torch.nn.Parameter"
     if root in ("numpy", "ml_dtypes"):
         return f"{root}.{t.__qualname__}"
     if root in _SHORT_ROOTS:

@@ -95,6 +95,13 @@ def _raise(
         text = f"{msg}\n\n{report}"
     else:
         text = str(msg(report))
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and not tf.executing_eagerly():
+        # inside tf.function: fail when the graph runs, as graph-mode checks do
+        from nearly.backends.tensorflow import fail_at_run_time
+
+        fail_at_run_time(text)
+        return
     raise error(text, comparison)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Leaf", "is_array_leaf", "to_leaf"]
+__all__ = ["Leaf", "backend_of", "expand", "is_array_leaf", "normalize_device", "to_leaf"]
 
 # top-level module of a value's type -> the backend module that reads it
 _BACKENDS: dict[str, str] = {
@@ -80,6 +80,21 @@ def to_leaf(obj: Any) -> Leaf:
         leaf = np_backend.to_leaf(obj)
         assert leaf is not None
     return leaf
+
+
+def normalize_device(name: str) -> str:
+    """One spelling per device across frameworks: "cpu" for host memory, "gpu:0" for the first
+    GPU (torch "cuda:0", TensorFlow "/job:localhost/replica:0/task:0/device:GPU:0", JAX
+    "cuda:0"), anything else as given."""
+    low = name.lower()
+    tail = low.rsplit("device:", 1)[-1]
+    kind, _, index = tail.partition(":")
+    kind = kind.removeprefix("tfrt_")
+    if kind.startswith("cpu"):
+        return "cpu"
+    if kind in ("gpu", "cuda", "rocm"):
+        return f"gpu:{index or 0}"
+    return name
 
 
 def backend_of(obj: Any) -> ModuleType:

@@ -30,6 +30,7 @@ __all__ = [
     "assert_equal_in_graph",
     "assert_finite_in_graph",
     "expand",
+    "fail_at_run_time",
     "to_leaf",
 ]
 
@@ -124,6 +125,9 @@ def assert_close_in_graph(
         tf.shape(e, out_type=tf.int64),
         message=f"nearly: {path}: shapes differ",
     )
+    # work on flat views (0-d included); indices are unravelled for the message
+    shape = tf.shape(a, out_type=tf.int64)
+    a, e = tf.reshape(a, [-1]), tf.reshape(e, [-1])
     fam = {_dtypes.family(numpy_dtype(a)), _dtypes.family(numpy_dtype(e))}
     work = tf.complex128 if "complex" in fam else tf.float64
     aw, ew = tf.cast(a, work), tf.cast(e, work)
@@ -166,7 +170,6 @@ def assert_close_in_graph(
     has_finite = tf.reduce_any(flat_fail)
     worst = tf.where(has_finite, tf.gather(scored, j), tf.constant(np.nan, tf.float64))
     allowed = tf.gather(flat_t, j)
-    shape = tf.shape(fail, out_type=tf.int64)
     index = tf.cond(
         tf.size(shape) > 0,
         lambda: tf.unravel_index(j, shape),
@@ -182,6 +185,15 @@ def assert_close_in_graph(
         summarize=-1,
     )
     tf.debugging.Assert(tf.equal(count, 0), [message], summarize=1, name="nearly_assert_close")
+
+
+def fail_at_run_time(report: str) -> None:
+    """A difference found while tracing (a static shape, a dtype, the structure): raise it
+    when the graph runs, like every other graph-mode check (an exception raised while
+    tracing would reach the user wrapped in TensorFlow's StagingError)."""
+    refuse_xla("assert_close")
+    text = " / ".join(line.strip() for line in report.splitlines() if line.strip())
+    tf.debugging.Assert(tf.constant(False), [tf.constant(text)], name="nearly_check_failed")
 
 
 def assert_equal_in_graph(where: str, actual: tf.Tensor, expected: tf.Tensor) -> None:
