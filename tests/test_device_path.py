@@ -1,12 +1,13 @@
 """The on-device path (used for GPU tensors) gives the host path's verdicts, exactly.
 
-CI has no GPU, so these tests force PyTorch and JAX CPU tensors through the on-device kernel
-and compare every outcome with the host engine's, and check that a passing comparison
-brings nothing but counts back to the host.
+CI has no GPU, so these tests force PyTorch, JAX and TensorFlow CPU tensors through the
+on-device kernel, compare every outcome with the host engine's, and check that a passing
+comparison brings nothing but counts back to the host.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,10 +18,13 @@ import nearly
 from nearly._compare import rule_for
 from nearly._options import make_options
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 torch = pytest.importorskip("torch")
 jnp = pytest.importorskip("jax.numpy")
+tf = pytest.importorskip("tensorflow")
 torch_backend = pytest.importorskip("nearly.backends.torch")
 jax_backend = pytest.importorskip("nearly.backends.jax")
+tf_backend = pytest.importorskip("nearly.backends.tensorflow")
 
 
 def _torch(x: np.ndarray) -> Any:
@@ -31,9 +35,14 @@ def _jax(x: np.ndarray) -> Any:
     return jnp.asarray(x)
 
 
+def _tf(x: np.ndarray) -> Any:
+    return tf.constant(x)
+
+
 CONVERTERS: dict[str, tuple[Callable[[np.ndarray], Any], Any]] = {
     "torch": (_torch, torch_backend),
     "jax": (_jax, jax_backend),
+    "tensorflow": (_tf, tf_backend),
 }
 
 
@@ -72,6 +81,10 @@ CASES: list[tuple[str, np.ndarray, np.ndarray, dict[str, Any]]] = [
 ]
 
 
+def _backend(convert: Callable[[np.ndarray], Any]) -> Any:
+    return next(backend for c, backend in CONVERTERS.values() if c is convert)
+
+
 def _outcome(c: nearly.Comparison) -> list[tuple[Any, ...]]:
     return [(m.path, m.kind, m.count, m.total, m.index, m.max_abs) for m in c.mismatches]
 
@@ -96,8 +109,7 @@ def test_passing_check_brings_back_only_counts(device: Callable[[np.ndarray], An
     close = device(np.nextafter(BASE, np.float32(np.inf)))
     f32 = np.dtype(np.float32)
     rule = rule_for(f32, f32, BASE.shape, make_options("t"), "")
-    backend = torch_backend if device is _torch else jax_backend
-    verdict = backend.device_verdict(a, close, rule)
+    verdict = _backend(device).device_verdict(a, close, rule)
     assert verdict.clear_fail == 0
     assert verdict.unequal == BASE.size
     assert verdict.index.size == 0  # no element needed the host
@@ -111,8 +123,7 @@ def test_boundary_elements_are_the_only_ones_sent_to_the_host(
     e = np.array([10.0, 1.0, 2.5, 10.0])
     f64 = np.dtype(np.float64)
     rule = rule_for(f64, f64, a.shape, make_options("t", rtol=0.3), "")
-    backend = torch_backend if device is _torch else jax_backend
-    verdict = backend.device_verdict(device(a), device(e), rule)
+    verdict = _backend(device).device_verdict(device(a), device(e), rule)
     assert verdict.clear_fail == 0  # 2.0 vs 2.5 passes with rtol 0.3 (0.5 <= 0.75)
     assert sorted(verdict.index.tolist()) == [0, 3]  # exactly on the boundary
     assert nearly.compare(device(a), device(e), rtol=0.3).ok

@@ -1118,3 +1118,17 @@ def test_backends_load_only_on_first_sight() -> None:
     assert "nearly.backends.tensorflow" not in seen["backends_after"]
     assert "nearly.backends.jax" not in seen["backends_after"]
     assert seen["frameworks_after"] == ["torch"]
+
+
+@pytest.mark.parametrize(("name", "next_after_2"), [("float8_e4m3fn", 2.25), ("float8_e5m2", 2.5)])
+def test_tf_float8_tensors_use_their_own_format(name: str, next_after_2: float) -> None:
+    tf = import_framework("tensorflow")
+    f8 = getattr(tf.dtypes.experimental, name)
+    one = tf.cast(tf.constant([1.0, 2.0]), f8)
+    up = tf.cast(tf.constant([1.0, next_after_2]), f8)  # one float8 step above 2
+    assert nearly.compare(one, one).ok
+    result = nearly.compare(up, one)
+    assert result.ok  # the float8 default allows 1 ULP
+    (m,) = nearly.compare(up, one, ulps=0).mismatches
+    assert m.max_ulps == 1
+    assert name in str(nearly.compare(up, one, ulps=0))

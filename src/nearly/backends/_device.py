@@ -66,6 +66,6 @@ def device_verdict(ops: Any, actual: Any, expected: Any, rule: Rule) -> DeviceVe
         clear_fail=clear_fail,
         unequal=unequal,
         index=ops.to_host(index),
-        actual=ops.to_host(fa[index]),
-        expected=ops.to_host(fe[index]),
+        actual=ops.to_host(ops.take(fa, index)),
+        expected=ops.to_host(ops.take(fe, index)),
     )

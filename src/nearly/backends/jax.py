@@ -91,6 +91,9 @@ class _JaxOps:
     def concat(self, parts: list[jax.Array]) -> jax.Array:
         return jnp.concatenate(parts) if parts else jnp.zeros(0, dtype=jnp.int32)
 
+    def take(self, x: Any, index: Any) -> Any:
+        return x[index]
+
     def maximum(self, x: jax.Array, y: jax.Array) -> jax.Array:
         return jnp.maximum(x, y)
 

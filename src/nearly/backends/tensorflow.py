@@ -39,26 +39,50 @@ def _symbolic(x: Any) -> bool:
     return isinstance(x, tf.Tensor) and tf.is_symbolic_tensor(x)
 
 
+#: Eager tensors on the CPU are read as NumPy views; tensors elsewhere are checked where they
+#: live. Tests set this to exercise the on-device path on the CPU.
+NATIVE_ON_CPU = False
+
+
+def _eager_leaf(obj: Any, tensor: tf.Tensor, name: str) -> Leaf:
+    device = tensor.device
+    if NATIVE_ON_CPU or "CPU" not in device.upper():
+        stand_in = np.broadcast_to(np.zeros((), numpy_dtype(tensor)), tuple(tensor.shape))
+        return Leaf(tensor, "array", name, stand_in, device=device, native=True)
+    return Leaf(obj, "array", name, tensor.numpy(), device=device)
+
+
+def host_array(obj: Any) -> np.ndarray[Any, Any]:
+    return np.asarray(as_tensor(obj).numpy())
+
+
 def to_leaf(obj: Any) -> Leaf | None:
     name = type_name(obj)
     if isinstance(obj, tf.SparseTensor):
         obj_dense = tf.sparse.to_dense(obj)
         if _symbolic(obj_dense):
             return Leaf(obj_dense, "symbolic", name)
-        return Leaf(obj, "array", name, obj_dense.numpy(), device=obj_dense.device)
+        return _eager_leaf(obj, obj_dense, name)
     if isinstance(obj, tf.Variable):
         if _symbolic(obj.value()):
             return Leaf(obj.value(), "symbolic", name)
-        return Leaf(obj, "array", name, obj.numpy(), device=obj.device)
+        return _eager_leaf(obj, obj.value(), name)
     if isinstance(obj, tf.Tensor):
         if _symbolic(obj):
             return Leaf(obj, "symbolic", name)
-        return Leaf(obj, "array", name, obj.numpy(), device=obj.device)
+        return _eager_leaf(obj, obj, name)
     value = getattr(obj, "value", None)  # a Keras variable wraps a tf.Variable
     if isinstance(value, tf.Variable | tf.Tensor):
         leaf = to_leaf(value)
         assert leaf is not None
-        return Leaf(obj, leaf.kind, name, leaf.array, device=leaf.device)
+        return Leaf(
+            leaf.obj if leaf.native else obj,
+            leaf.kind,
+            name,
+            leaf.array,
+            device=leaf.device,
+            native=leaf.native,
+        )
     if type(obj).__module__.startswith("keras") and type(obj).__name__ == "KerasTensor":
         raise TypeError(
             "nearly cannot check a KerasTensor: it is a placeholder used while a functional "
@@ -72,6 +96,66 @@ def expand(obj: Any) -> list[Any] | None:
     if isinstance(obj, tf.RaggedTensor):
         return [obj[i] for i in range(int(obj.nrows()))]
     return None
+
+
+# --------------------------------------------------------------------- on-device verdicts
+
+
+class _TFOps:
+    """The handful of array operations the shared on-device kernel needs."""
+
+    f64 = True
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    def flat_pair(self, x: Any, y: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.device(self.device):
+            a, e = as_tensor(x), as_tensor(y)
+            shape = tf.broadcast_dynamic_shape(tf.shape(a), tf.shape(e))
+            a, e = tf.broadcast_to(a, shape), tf.broadcast_to(e, shape)
+            return tf.reshape(a, [-1]), tf.reshape(e, [-1])
+
+    def work(self, x: tf.Tensor, complex_: bool) -> tf.Tensor:
+        return tf.cast(x, tf.complex128 if complex_ else tf.float64)
+
+    def is_complex(self, x: tf.Tensor) -> bool:
+        return bool(x.dtype.is_complex)
+
+    def is_float(self, x: tf.Tensor) -> bool:
+        return bool(x.dtype.is_floating or x.dtype.is_complex)
+
+    def itemsize(self, x: tf.Tensor) -> int:
+        return int(x.dtype.size)
+
+    def same_dtype(self, x: tf.Tensor, y: tf.Tensor) -> bool:
+        return bool(x.dtype == y.dtype)
+
+    def count(self, mask: tf.Tensor) -> int:
+        return int(tf.math.count_nonzero(mask))
+
+    def nonzero(self, mask: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(tf.where(mask), [-1])
+
+    def concat(self, parts: list[tf.Tensor]) -> tf.Tensor:
+        return tf.concat(parts, 0) if parts else tf.zeros([0], tf.int64)
+
+    def take(self, x: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+        return tf.gather(x, index)
+
+    def maximum(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        return tf.maximum(x, y)
+
+    def to_host(self, x: tf.Tensor) -> np.ndarray[Any, Any]:
+        return np.asarray(x.numpy())
+
+
+def device_verdict(actual: Any, expected: Any, rule: Any) -> Any:
+    """The tolerance rule run on the tensors' device (see :mod:`nearly.backends._device`)."""
+    from nearly.backends._device import device_verdict as kernel
+
+    device = next(x.device for x in (actual, expected) if isinstance(x, tf.Tensor))
+    return kernel(_TFOps(device), actual, expected, rule)
 
 
 # ------------------------------------------------------------------------------ graph mode

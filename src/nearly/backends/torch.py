@@ -136,6 +136,9 @@ class _TorchOps:
     def concat(self, parts: list[torch.Tensor]) -> torch.Tensor:
         return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64)
 
+    def take(self, x: Any, index: Any) -> Any:
+        return x[index]
+
     def maximum(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return torch.maximum(x, y)
 
