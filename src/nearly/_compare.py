@@ -416,7 +416,11 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
             p.note(_close_not_identical(measure(a, e, exact, masks=masks)))
         return found
     stats = measure(a, e, rule, masks=masks)
-    return _failed_values(p, a, e, stats, _diagnose.value_hints(a, e, rule, stats, masks), rule)
+    hints = _diagnose.value_hints(a, e, rule, stats, masks)
+    derivation = p.options.tolerance.derivation if p.options.tolerance is not None else None
+    if derivation is not None and masks is None:
+        hints = [*_diagnose.bound_hints(a, e, rule, stats, derivation), *hints]
+    return _failed_values(p, a, e, stats, hints, rule)
 
 
 def _compare_exactly(p: _Pair, a: Array, e: Array, fa: str, fe: str) -> Mismatch | None:

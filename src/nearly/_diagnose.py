@@ -7,6 +7,7 @@ most specific to the most general: the first one is the headline.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from nearly import _dtypes
 from nearly._engine import Rule, ValueStats, count_failures
 
-__all__ = ["dtype_only_hint", "shape_hints", "value_hints"]
+__all__ = ["bound_hints", "dtype_only_hint", "shape_hints", "value_hints"]
 
 Array = np.ndarray[Any, Any]
 
@@ -128,6 +129,36 @@ def value_hints(
     if not hints:
         hints.append(_generic(stats))
     return hints
+
+
+def bound_hints(a: Array, e: Array, rule: Rule, stats: ValueStats, derivation: Any) -> list[str]:
+    """For a tolerance derived from an error bound: how far beyond the bound the error is,
+    and whether another summation order's bound would explain it (rounding for another
+    algorithm) or none would (a real bug)."""
+    w = stats.worst_abs
+    if w is None or not w.allowed:
+        return []
+    times = f"{_num(w.value / w.allowed)}×"
+    what = f"the {derivation.order} rounding bound of this {derivation.op}"
+    for order, atol in derivation.alternatives.items():
+        alt = _atol_rule(atol, rule)
+        if _passes(a, e, alt):
+            bound = _num(float(np.max(atol)))
+            return [
+                f"the error is {times} {what}, but within its {order} bound ({bound}): "
+                f"consistent with {order} accumulation, so rounding of that algorithm rather "
+                "than a bug; state the order the value was computed with"
+            ]
+    return [
+        f"the error is {times} {what}, and beyond the bound of every summation order: not "
+        "rounding, a real bug"
+    ]
+
+
+def _atol_rule(atol: Any, rule: Rule) -> Rule:
+    if isinstance(atol, np.ndarray):
+        return Rule(0.0, atol, Fraction(0), None, None, rule.ulp_dtype, rule.equal_nan)
+    return Rule(0.0, float(atol), Fraction(0), Fraction(atol), None, rule.ulp_dtype, rule.equal_nan)
 
 
 def _generic(stats: ValueStats) -> str:

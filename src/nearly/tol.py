@@ -36,7 +36,20 @@ import numpy as np
 from nearly import _dtypes
 from nearly._exact import decimal_fraction
 
-__all__ = ["Tolerance", "default", "ulps"]
+__all__ = [
+    "Tolerance",
+    "default",
+    "dot",
+    "logsumexp",
+    "matmul",
+    "mean",
+    "norm",
+    "softmax",
+    "std",
+    "sum",
+    "ulps",
+    "var",
+]
 
 ToleranceValue = float | int | Fraction | Decimal | np.ndarray[Any, Any]
 
@@ -101,7 +114,7 @@ class Tolerance:
     Tolerance(rtol=0.001, atol=1e-06)
     """
 
-    __slots__ = ("_atol", "_atol_exact", "_rtol", "_rtol_exact", "_source", "_ulps")
+    __slots__ = ("_atol", "_atol_exact", "_derivation", "_rtol", "_rtol_exact", "_source", "_ulps")
 
     def __init__(
         self,
@@ -110,11 +123,13 @@ class Tolerance:
         ulps: int | None = None,
         *,
         source: str = "",
+        derivation: Any = None,
     ) -> None:
         self._rtol, self._rtol_exact = self._read("rtol", rtol)
         self._atol, self._atol_exact = self._read("atol", atol)
         self._ulps = None if ulps is None else _check_ulps(ulps)
         self._source = source
+        self._derivation = derivation
 
     @staticmethod
     def _read(name: str, value: Any) -> tuple[Any, Fraction | None]:
@@ -141,6 +156,12 @@ class Tolerance:
     def source(self) -> str:
         """Where the tolerance came from, e.g. "float32 default"; shown in reports."""
         return self._source
+
+    @property
+    def derivation(self) -> Any:
+        """For a tolerance derived from an error bound (``nearly.tol.sum`` ...): how it was
+        derived (operation, summation order, formats), else None."""
+        return self._derivation
 
     @property
     def ulps(self) -> int | None:
@@ -176,10 +197,12 @@ class Tolerance:
             if self._ulps is None and other._ulps is None
             else ((self._ulps or 0) + (other._ulps or 0))
         )
+        sources = [t.source for t in (self, other) if t.source]
         return Tolerance(
             rtol=add(self._rtol, self._rtol_exact, other._rtol, other._rtol_exact),
             atol=add(self._atol, self._atol_exact, other._atol, other._atol_exact),
             ulps=ulps_sum,
+            source=" + ".join(sources),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -317,3 +340,17 @@ def ulps(k: int) -> Tolerance:
     Tolerance(ulps=2)
     """
     return Tolerance(0, 0, ulps=k, source=f"{k} ULP")
+
+
+# Derived tolerances live in their own module; bound here so users find them as nearly.tol.*
+from nearly._bounds import (  # noqa: E402
+    dot,
+    logsumexp,
+    matmul,
+    mean,
+    norm,
+    softmax,
+    std,
+    var,
+)
+from nearly._bounds import sum_ as sum  # noqa: E402
