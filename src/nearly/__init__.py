@@ -13,23 +13,38 @@ time one of their values is seen.
 
 from nearly import tol
 from nearly._result import Comparison, Mismatch
-from nearly.checks import assert_close, assert_equal, assert_finite, compare, explain
-from nearly.errors import CheckFailed, NotClose, NotFinite
+from nearly.checks import (
+    assert_close,
+    assert_equal,
+    assert_finite,
+    assert_in_range,
+    assert_standardized,
+    assert_sums_to,
+    compare,
+    explain,
+)
+from nearly.errors import BadSums, CheckFailed, NotClose, NotFinite, NotStandardized, OutOfRange
 from nearly.tol import Tolerance
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BadSums",
     "CheckFailed",
     "Comparison",
     "Mismatch",
     "NotClose",
     "NotFinite",
+    "NotStandardized",
+    "OutOfRange",
     "Tolerance",
     "__version__",
     "assert_close",
     "assert_equal",
     "assert_finite",
+    "assert_in_range",
+    "assert_standardized",
+    "assert_sums_to",
     "compare",
     "explain",
     "tol",

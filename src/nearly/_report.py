@@ -115,6 +115,9 @@ _HEADLINES = {
     "close": ("Close", "Not close", "no differences beyond the tolerance"),
     "equal": ("Equal", "Not equal", "no differences"),
     "finite": ("Finite", "Not finite", "no NaN or infinity"),
+    "range": ("In range", "Out of range", "every value within the bounds"),
+    "sums": ("Sums match", "Sums do not match", "every sum within its bound"),
+    "standardized": ("Standardized", "Not standardized", "means and stds within bounds"),
 }
 
 
@@ -122,7 +125,7 @@ def render(c: Comparison) -> str:
     """The full report: a headline, then one block per failing leaf, then notes."""
     leaves = f"{c.leaves} lea{'f' if c.leaves == 1 else 'ves'}"
     good, bad, nothing = _HEADLINES[c.check]
-    verb = "checked" if c.check == "finite" else "compared"
+    verb = "compared" if c.check in ("close", "equal") else "checked"
     if c.ok:
         lines = [f"{good}: {leaves} {verb}, {nothing}."]
     else:

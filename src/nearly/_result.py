@@ -101,7 +101,7 @@ class Comparison:
     mismatches: list[Mismatch]
     notes: list[Note]
     leaves: int
-    check: Literal["close", "equal", "finite"] = "close"
+    check: Literal["close", "equal", "finite", "range", "sums", "standardized"] = "close"
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from nearly import _stat_checks
 from nearly._compare import run, run_finite
 from nearly._options import (
     CLOSE_OPTIONS,
@@ -16,9 +17,19 @@ from nearly._options import (
     reject_unknown,
 )
 from nearly._result import Comparison
-from nearly.errors import NotClose, NotFinite
+from nearly.errors import BadSums, CheckFailed, NotClose, NotFinite, NotStandardized, OutOfRange
+from nearly.tol import Tolerance
 
-__all__ = ["assert_close", "assert_equal", "assert_finite", "compare", "explain"]
+__all__ = [
+    "assert_close",
+    "assert_equal",
+    "assert_finite",
+    "assert_in_range",
+    "assert_standardized",
+    "assert_sums_to",
+    "compare",
+    "explain",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -86,7 +97,7 @@ def explain(actual: Any, expected: Any, **options: Any) -> str:
 def _raise(
     comparison: Comparison,
     msg: str | Callable[[str], str] | None,
-    error: type[NotClose] | type[NotFinite],
+    error: type[CheckFailed],
 ) -> None:
     report = str(comparison)
     if msg is None:
@@ -199,6 +210,94 @@ def assert_finite(
         _raise(comparison, msg, NotFinite)
 
 
+def assert_in_range(
+    tree: Any,
+    lo: float | None,
+    hi: float | None,
+    *,
+    msg: str | Callable[[str], str] | None = None,
+    **unknown: Any,
+) -> None:
+    """Assert every number in ``tree`` lies in ``[lo, hi]`` (None: unbounded), with the
+    bounds read in each value's own dtype: float32 values clipped to 0.01 pass
+    ``assert_in_range(y, 0.01, 0.99)`` although float32(0.01) < 0.01 as a Python float.
+    NaN is never in range. Raises :class:`nearly.OutOfRange` naming each leaf, the count, the
+    extremes found and the bounds as the dtype holds them.
+
+    >>> import numpy as np, nearly
+    >>> y = np.clip(np.array([0.0, 0.5, 1.0], np.float32), 0.01, 0.99)
+    >>> nearly.assert_in_range(y, 0.01, 0.99)
+    """
+    __tracebackhide__ = True
+    reject_unknown("assert_in_range", unknown, ("msg",))
+    msg = check_msg("assert_in_range", msg)
+    for name, bound in (("lo", lo), ("hi", hi)):
+        if bound is not None and (not isinstance(bound, int | float) or bound != bound):
+            raise TypeError(f"assert_in_range(): {name} must be a number or None, got {bound!r}")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"assert_in_range(): lo={lo} is above hi={hi}")
+    comparison = _stat_checks.run_in_range(tree, lo, hi)
+    if not comparison.ok:
+        _raise(comparison, msg, OutOfRange)
+
+
+def assert_standardized(
+    x: Any,
+    axis: int = 0,
+    *,
+    ddof: int = 0,
+    kappa: float | None = None,
+    dtype: Any = None,
+    msg: str | Callable[[str], str] | None = None,
+    **unknown: Any,
+) -> None:
+    """Assert standardized data has mean ≈ 0 and std ≈ 1 along ``axis`` (per column).
+
+    The bounds depend on the dtype and on how well conditioned the raw data was, never on n:
+    ``|mean| <= (4 + κ)·u`` and ``|std − 1| <= 8u``, where u is the dtype's unit roundoff and
+    κ the raw data's |mean|/std (default 1/√u: 4096 for float32; pass ``kappa=`` when you
+    know it). Data standardized with accurately computed statistics passes at any n; wrong
+    statistics (a shift, variance instead of std, stale or inaccurate ones) fail, and the
+    message says which it looks like. Raises :class:`nearly.NotStandardized`.
+    """
+    __tracebackhide__ = True
+    reject_unknown("assert_standardized", unknown, ("ddof", "kappa", "dtype", "msg"))
+    msg = check_msg("assert_standardized", msg)
+    comparison = _stat_checks.run_standardized(x, axis, ddof, kappa, dtype)
+    if not comparison.ok:
+        _raise(comparison, msg, NotStandardized)
+
+
+def assert_sums_to(
+    x: Any,
+    total: float = 1.0,
+    axis: int | None = -1,
+    *,
+    tol: Any = None,
+    msg: str | Callable[[str], str] | None = None,
+    **unknown: Any,
+) -> None:
+    """Assert the values of ``x`` sum to ``total`` along ``axis`` (e.g. softmax rows), within
+    the rounding bound of a row normalised by its own sum (``(γ_{n+2} + 2u)·Σ|x|``), or within
+    ``tol`` when given. The sums are formed exactly (float64, compensated), so the check
+    measures ``x``, not its own arithmetic. Raises :class:`nearly.BadSums`.
+
+    >>> import numpy as np, nearly
+    >>> z = np.exp(np.array([[1.0, 2.0, 3.0]], np.float32))
+    >>> nearly.assert_sums_to(z / z.sum(axis=-1, keepdims=True))
+    """
+    __tracebackhide__ = True
+    reject_unknown("assert_sums_to", unknown, ("tol", "msg"))
+    msg = check_msg("assert_sums_to", msg)
+    if tol is not None and not isinstance(tol, Tolerance):
+        raise TypeError(
+            f"assert_sums_to(): tol must be a nearly.Tolerance, got {type(tol).__name__}"
+        )
+    comparison = _stat_checks.run_sums_to(x, total, axis, tol)
+    if not comparison.ok:
+        _raise(comparison, msg, BadSums)
+
+
 def _compiler_aware(fn: _F) -> _F:
     """Make a public function safe inside compilers that trace Python.
 
@@ -232,3 +331,6 @@ explain = _compiler_aware(explain)
 assert_close = _compiler_aware(assert_close)
 assert_equal = _compiler_aware(assert_equal)
 assert_finite = _compiler_aware(assert_finite)
+assert_in_range = _compiler_aware(assert_in_range)
+assert_standardized = _compiler_aware(assert_standardized)
+assert_sums_to = _compiler_aware(assert_sums_to)

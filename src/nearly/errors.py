@@ -5,7 +5,10 @@
     AssertionError
      └── CheckFailed          a check ran and found a difference; .comparison explains it
           ├── NotClose        assert_close, assert_equal
-          └── NotFinite       assert_finite
+          ├── NotFinite       assert_finite
+          ├── OutOfRange      assert_in_range
+          ├── NotStandardized assert_standardized
+          └── BadSums         assert_sums_to
 
 Misuse (a negative tolerance, an unknown option, a value nearly cannot compare) raises
 ``TypeError`` or ``ValueError`` at once, before anything is compared, so a broken test is never
@@ -19,7 +22,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from nearly._result import Comparison
 
-__all__ = ["CheckFailed", "NearlyBug", "NotClose", "NotFinite"]
+__all__ = [
+    "BadSums",
+    "CheckFailed",
+    "NearlyBug",
+    "NotClose",
+    "NotFinite",
+    "NotStandardized",
+    "OutOfRange",
+]
 
 
 class CheckFailed(AssertionError):
@@ -36,6 +47,18 @@ class NotClose(CheckFailed):
 
 class NotFinite(CheckFailed):
     """Raised by :func:`nearly.assert_finite` when a leaf holds NaN or infinity."""
+
+
+class OutOfRange(CheckFailed):
+    """Raised by :func:`nearly.assert_in_range`."""
+
+
+class NotStandardized(CheckFailed):
+    """Raised by :func:`nearly.assert_standardized`."""
+
+
+class BadSums(CheckFailed):
+    """Raised by :func:`nearly.assert_sums_to`."""
 
 
 class NearlyBug(RuntimeError):

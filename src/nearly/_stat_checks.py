@@ -1,0 +1,253 @@
+"""Statistical checks: values in a range, standardized columns, rows that sum to a total.
+
+Each returns a :class:`~nearly._result.Comparison` whose mismatches give the measured value,
+the allowed bound and where the bound came from; :mod:`nearly.checks` raises on failure.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nearly import _dtypes
+from nearly._bounds import _abs_sum, _axes, _count, _gamma, _host, _moments, _unit
+from nearly._result import Comparison, Example, Mismatch, Side
+from nearly._tree import LeafPair, format_path, walk
+from nearly.backends import expand, is_array_leaf, to_leaf
+
+__all__ = ["run_in_range", "run_standardized", "run_sums_to"]
+
+Array = np.ndarray[Any, Any]
+
+
+def _g(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _leaves(tree: Any) -> list[tuple[str, Any]]:
+    out = []
+    for event in walk(tree, tree, strict_types=False, is_array_leaf=is_array_leaf, expand=expand):
+        if isinstance(event, LeafPair):
+            out.append((format_path(event.path), event.actual))
+    return out
+
+
+def _side(value: Any, arr: Array) -> Side:
+    return Side(to_leaf(value).type_name, _dtypes.dtype_label(arr.dtype), tuple(arr.shape))
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def _in_dtype(bound: float, dt: np.dtype[Any]) -> Any:
+    """A bound as the value's dtype holds it: 0.01 compared with float32 data means
+    float32(0.01), which is below 0.01 as a Python float."""
+    if _dtypes.family(dt) in ("float", "complex"):
+        return np.asarray(bound).astype(np.float64).astype(dt).astype(np.float64)[()]
+    return bound
+
+
+def run_in_range(tree: Any, lo: float | None, hi: float | None) -> Comparison:
+    mismatches: list[Mismatch] = []
+    leaves = _leaves(tree)
+    for where, value in leaves:
+        arr = _host(value)
+        if arr.size == 0:
+            continue
+        lo_d = -math.inf if lo is None else _in_dtype(lo, arr.dtype)
+        hi_d = math.inf if hi is None else _in_dtype(hi, arr.dtype)
+        with np.errstate(invalid="ignore"):
+            x = arr.astype(np.float64) if arr.dtype.kind != "f" or arr.itemsize < 8 else arr
+            bad = ~((x >= lo_d) & (x <= hi_d))  # NaN is never in range
+        count = int(np.count_nonzero(bad))
+        if not count:
+            continue
+        flat = x.reshape(-1)
+        badf = bad.reshape(-1)
+        idx = np.flatnonzero(badf)
+        finite = flat[np.isfinite(flat)]
+        lo_found = float(finite.min()) if finite.size else math.nan
+        hi_found = float(finite.max()) if finite.size else math.nan
+        nan = int(np.count_nonzero(np.isnan(flat)))
+        shown = []
+        for b, b_d in ((lo, lo_d), (hi, hi_d)):
+            if b is not None and b_d != b:
+                shown.append(f"{b} is {float(b_d):.10g} as {_dtypes.dtype_label(arr.dtype)}")
+        bounds = f"[{lo}, {hi}]" + (f" ({'; '.join(shown)})" if shown else "")
+        hint = (
+            f"{count} value(s) outside {bounds}; smallest {_g(lo_found)}, largest "
+            f"{_g(hi_found)}" + (f"; {nan} NaN" if nan else "")
+        )
+        mismatches.append(
+            Mismatch(
+                where,
+                "value",
+                "values out of range",
+                count=count,
+                total=int(arr.size),
+                index=_index(int(idx[0]), arr.shape),
+                actual=_side(value, arr),
+                hints=[hint],
+                examples=[
+                    Example(_index(int(i), arr.shape), str(arr.reshape(-1)[i]), bounds)
+                    for i in idx[:5]
+                ],
+            )
+        )
+    return Comparison(mismatches, [], len(leaves), check="range")
+
+
+def run_sums_to(x: Any, total: float, axis: int | None, tol: Any) -> Comparison:
+    """Rows (along ``axis``) whose exact sum differs from ``total`` by more than the
+    derived bound, or than ``tol`` when given."""
+    arr = _host(x)
+    axes = _axes(arr.ndim, axis)
+    n = _count(arr, axes)
+    sums = _moments_sum(arr, axes)
+    abs_sums = _abs_sum(arr, axes)
+    if tol is not None:
+        allowed = np.asarray(tol.atol, dtype=np.float64) + np.asarray(
+            tol.rtol, dtype=np.float64
+        ) * abs(total)
+        source = tol.source or tol.describe()
+    else:
+        u = _unit(arr.dtype)
+        # a row normalised by its own sum (softmax, x / x.sum()): each stored element
+        # carries the relative error of an n-term sum, a division and its own rounding
+        allowed = (_gamma(n + 2, u, "worst", 1, 1e-6) + 2 * u) * abs_sums
+        source = (
+            f"γ_(n+2)+2u with n={n}, u of {_dtypes.dtype_label(arr.dtype)}, "
+            "times the row's Σ|x| (normalisation by a computed sum)"
+        )
+    err = np.abs(sums - total)
+    bad = err > allowed
+    count = int(np.count_nonzero(bad))
+    if not count:
+        return Comparison([], [], 1, check="sums")
+    shape = np.shape(err)
+    flat_err = np.reshape(err, -1)
+    flat_bad = np.reshape(bad, -1)
+    flat_sum = np.reshape(sums, -1)
+    flat_allowed = np.reshape(np.broadcast_to(allowed, np.shape(err)), -1)
+    j = int(np.argmax(np.where(flat_bad, flat_err, -1.0)))
+    hint = (
+        f"{count} of {flat_err.size} sum(s) differ from {total} beyond the bound; worst "
+        f"{_g(float(flat_sum[j]))} (off by {_g(float(flat_err[j]))}, "
+        f"{_g(float(flat_err[j] / flat_allowed[j])) if flat_allowed[j] else 'inf'}× the "
+        f"allowed {_g(float(flat_allowed[j]))}); bound: {source}"
+    )
+    return Comparison(
+        [
+            Mismatch(
+                "",
+                "value",
+                f"sums along axis {axis} are not {total}",
+                count=count,
+                total=int(flat_err.size),
+                index=_index(j, shape),
+                actual=_side(x, arr),
+                hints=[hint],
+                examples=[
+                    Example(_index(int(i), shape), _g(float(flat_sum[i])), str(total))
+                    for i in np.flatnonzero(flat_bad)[:5]
+                ],
+            )
+        ],
+        [],
+        1,
+        check="sums",
+    )
+
+
+def _moments_sum(arr: Array, axes: tuple[int, ...]) -> Array:
+    from nearly._bounds import _slab_sum
+
+    return _slab_sum(arr, axes, transform=lambda b: b)
+
+
+def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: Any) -> Comparison:
+    """Columns of standardized data: mean ≈ 0 and std ≈ 1 within bounds that depend on the
+    dtype and the conditioning of the raw data, not on n."""
+    arr = _host(x)
+    axes = _axes(arr.ndim, axis)
+    n = _count(arr, axes)
+    if n - ddof <= 0:
+        raise ValueError(f"need more than {ddof} value(s) along axis {axis}, got {n}")
+    mu, v = _moments(arr, axes)
+    sd = np.sqrt(v * n / (n - ddof))
+    dt = arr.dtype if dtype is None else dtype
+    u = _unit(dt)
+    k = 1.0 / math.sqrt(u) if kappa is None else float(kappa)
+    # z = (x − m̂)/ŝ stored in the dtype: each z carries ~3u of rounding (mean |z| <= 1), and
+    # m̂ rounded to the dtype shifts every z by up to u·|m|/σ = u·κ of the raw data
+    mean_bound = (4.0 + k) * u
+    std_bound = 8.0 * u
+    label = _dtypes.dtype_label(np.dtype(dt)) if not isinstance(dt, str) else dt
+    why = f"{label} data whose raw |mean|/std is up to {_g(k)}" + (
+        " (the default, 1/√u; pass kappa= to state it)" if kappa is None else ""
+    )
+    bad_mean = np.abs(mu) > mean_bound
+    bad_std = np.abs(sd - 1.0) > std_bound
+    bad = np.logical_or(bad_mean, bad_std)
+    count = int(np.count_nonzero(bad))
+    if not count:
+        return Comparison([], [], 1, check="standardized")
+    flat_mu, flat_sd, flat_bad = (np.reshape(v_, -1) for v_ in (mu, sd, bad))
+    shape = np.shape(mu)
+    j = int(np.flatnonzero(flat_bad)[0])
+    hints = [
+        f"mean {_g(float(flat_mu[j]))} (allowed ±{_g(mean_bound)}), std {_g(float(flat_sd[j]))} "
+        f"(allowed 1 ± {_g(std_bound)}) at {list(_index(j, shape))}; bounds for {why}, "
+        "independent of n"
+    ]
+    hints.append(_standardized_diagnosis(flat_mu[flat_bad], flat_sd[flat_bad], std_bound))
+    return Comparison(
+        [
+            Mismatch(
+                "",
+                "value",
+                f"not standardized along axis {axis}",
+                count=count,
+                total=int(flat_mu.size),
+                index=_index(j, shape),
+                actual=_side(x, arr),
+                hints=hints,
+                examples=[
+                    Example(
+                        _index(int(i), shape),
+                        f"mean {_g(float(flat_mu[i]))}, std {_g(float(flat_sd[i]))}",
+                        "mean 0, std 1",
+                    )
+                    for i in np.flatnonzero(flat_bad)[:5]
+                ],
+            )
+        ],
+        [],
+        1,
+        check="standardized",
+    )
+
+
+def _standardized_diagnosis(mu: Array, sd: Array, std_bound: float) -> str:
+    centre_ok = bool(np.all(np.abs(mu) < 0.1))
+    spread_ok = bool(np.all(np.abs(sd - 1.0) <= std_bound))
+    if spread_ok:
+        return "the spread is right but the centre is off: a shift, or a stale or wrong mean"
+    if centre_ok:
+        return (
+            "the centre is right but the scale is off: divided by the wrong number (variance "
+            "instead of std, stale or inaccurately computed statistics)"
+        )
+    if bool(np.all(sd < 0.5)):
+        return (
+            "both the mean and the std are far off: the statistics used to standardize were "
+            "computed inaccurately (e.g. float32 accumulation along a long axis of offset "
+            "data); compute them accurately, e.g. with nearly.stats.summarize"
+        )
+    return (
+        "the statistics used to standardize do not match the data: wrong axis, stale or "
+        "inaccurately computed statistics"
+    )
