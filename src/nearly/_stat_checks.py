@@ -182,9 +182,12 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
     u = _unit(dt)
     k = 1.0 / math.sqrt(u) if kappa is None else float(kappa)
     # z = (x − m̂)/ŝ stored in the dtype: each z carries ~3u of rounding (mean |z| <= 1), and
-    # m̂ rounded to the dtype shifts every z by up to u·|m|/σ = u·κ of the raw data
-    mean_bound = (4.0 + k) * u
-    std_bound = 8.0 * u
+    # m̂ rounded to the dtype shifts every z by up to u·|m|/σ = u·κ of the raw data. Accurate
+    # statistics means computed in float64 (any summation order): their own error, γ_n of
+    # float64 times the conditioning, is added (it only matters for float64 data).
+    g64 = _gamma(n, 2.0**-53, "worst", 1, 1e-6)
+    mean_bound = (4.0 + k) * u + g64 * (1.0 + k)
+    std_bound = 8.0 * u + 2.0 * g64
     label = _dtypes.dtype_label(np.dtype(dt)) if not isinstance(dt, str) else dt
     why = f"{label} data whose raw |mean|/std is up to {_g(k)}" + (
         " (the default, 1/√u; pass kappa= to state it)" if kappa is None else ""
@@ -201,7 +204,7 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
     hints = [
         f"mean {_g(float(flat_mu[j]))} (allowed ±{_g(mean_bound)}), std {_g(float(flat_sd[j]))} "
         f"(allowed 1 ± {_g(std_bound)}) at {list(_index(j, shape))}; bounds for {why}, "
-        "independent of n"
+        f"standardized with accurately computed (float64) statistics, n={n}"
     ]
     hints.append(_standardized_diagnosis(flat_mu[flat_bad], flat_sd[flat_bad], std_bound))
     return Comparison(

@@ -253,12 +253,14 @@ def assert_standardized(
 ) -> None:
     """Assert standardized data has mean ≈ 0 and std ≈ 1 along ``axis`` (per column).
 
-    The bounds depend on the dtype and on how well conditioned the raw data was, never on n:
-    ``|mean| <= (4 + κ)·u`` and ``|std − 1| <= 8u``, where u is the dtype's unit roundoff and
-    κ the raw data's |mean|/std (default 1/√u: 4096 for float32; pass ``kappa=`` when you
-    know it). Data standardized with accurately computed statistics passes at any n; wrong
-    statistics (a shift, variance instead of std, stale or inaccurate ones) fail, and the
-    message says which it looks like. Raises :class:`nearly.NotStandardized`.
+    The bounds assume the statistics were computed accurately (in float64, any order, then
+    rounded to the data's dtype): ``|mean| <= (4 + κ)·u + γ_n·(1 + κ)`` and
+    ``|std − 1| <= 8u + 2γ_n``, where u is the dtype's unit roundoff, γ_n that of an n-term
+    float64 sum, and κ the raw data's |mean|/std (default 1/√u: 4096 for float32; pass
+    ``kappa=`` when you know it). Data standardized with accurately computed statistics
+    passes at any n; wrong statistics (a shift, variance instead of std, stale or inaccurate
+    ones, such as float32 statistics of offset data) fail, and the message says which it
+    looks like. Raises :class:`nearly.NotStandardized`.
     """
     __tracebackhide__ = True
     reject_unknown("assert_standardized", unknown, ("ddof", "kappa", "dtype", "msg"))
