@@ -185,3 +185,21 @@ def test_derived_tolerance_misuse() -> None:
         nearly.tol.var(np.ones(1), ddof=1)
     with pytest.raises(ValueError, match="one length"):
         nearly.tol.dot(np.ones(3), np.ones(4))
+
+
+def test_in_range_inside_tf_function_checks_when_the_graph_runs() -> None:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf = pytest.importorskip("tensorflow")
+
+    @tf.function
+    def squash(x: object) -> object:
+        y = tf.clip_by_value(tf.sigmoid(x), 0.01, 0.99)
+        nearly.assert_in_range({"p": y}, 0.01, 0.99)  # float32 bounds, as in the seed
+        nearly.assert_in_range(x, -1.0, 1.0)
+        return y
+
+    squash(tf.constant([0.5, -0.5, 100.0 / 101.0]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="1 of 2 values outside"):
+        squash(tf.constant([5.0, -0.5]))

@@ -100,16 +100,19 @@ class Derivation:
 # ----------------------------------------------------------------------------- inputs
 
 
-def _host(x: Any) -> Array:
+def _host(x: Any, what: str = "derived tolerances") -> Array:
     from nearly.backends import backend_of, to_leaf
 
     leaf = to_leaf(x)
     if leaf.kind == "symbolic":
-        raise TypeError("derived tolerances need values: compute them outside tf.function")
+        raise TypeError(
+            f"{what} need values, and a graph tensor inside tf.function has none yet: "
+            "run this on eager tensors (outside tf.function)"
+        )
     if leaf.native:
         return np.asarray(backend_of(leaf.obj).host_array(leaf.obj))
     if leaf.array is None or not _dtypes.is_numeric(leaf.array.dtype):
-        raise TypeError(f"derived tolerances need numbers, got {leaf.type_name}")
+        raise TypeError(f"{what} need numbers, got {leaf.type_name}")
     return leaf.array
 
 

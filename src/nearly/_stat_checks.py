@@ -54,7 +54,13 @@ def run_in_range(tree: Any, lo: float | None, hi: float | None) -> Comparison:
     mismatches: list[Mismatch] = []
     leaves = _leaves(tree)
     for where, value in leaves:
-        arr = _host(value)
+        leaf = to_leaf(value)
+        if leaf.kind == "symbolic":
+            from nearly.backends import tensorflow as tfb
+
+            tfb.assert_in_range_in_graph(where, value, lo, hi)
+            continue
+        arr = _host(value, "assert_in_range")
         if arr.size == 0:
             continue
         lo_d = -math.inf if lo is None else _in_dtype(lo, arr.dtype)
@@ -103,7 +109,7 @@ def run_in_range(tree: Any, lo: float | None, hi: float | None) -> Comparison:
 def run_sums_to(x: Any, total: float, axis: int | None, tol: Any) -> Comparison:
     """Rows (along ``axis``) whose exact sum differs from ``total`` by more than the
     derived bound, or than ``tol`` when given."""
-    arr = _host(x)
+    arr = _host(x, "assert_sums_to")
     axes = _axes(arr.ndim, axis)
     n = _count(arr, axes)
     sums = _moments_sum(arr, axes)
@@ -171,7 +177,7 @@ def _moments_sum(arr: Array, axes: tuple[int, ...]) -> Array:
 def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: Any) -> Comparison:
     """Columns of standardized data: mean ≈ 0 and std ≈ 1 within bounds that depend on the
     dtype and the conditioning of the raw data, not on n."""
-    arr = _host(x)
+    arr = _host(x, "assert_standardized")
     axes = _axes(arr.ndim, axis)
     n = _count(arr, axes)
     if n - ddof <= 0:

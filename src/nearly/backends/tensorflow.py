@@ -29,6 +29,7 @@ __all__ = [
     "assert_close_in_graph",
     "assert_equal_in_graph",
     "assert_finite_in_graph",
+    "assert_in_range_in_graph",
     "expand",
     "fail_at_run_time",
     "to_leaf",
@@ -310,3 +311,28 @@ def assert_finite_in_graph(where: str, value: Any) -> None:
         summarize=-1,
     )
     tf.debugging.Assert(tf.equal(count, 0), [message], summarize=1, name="nearly_assert_finite")
+
+
+def assert_in_range_in_graph(where: str, value: Any, lo: float | None, hi: float | None) -> None:
+    """Add ops that fail at run time when ``value`` leaves ``[lo, hi]`` (bounds in its dtype;
+    NaN is never in range)."""
+    refuse_xla("assert_in_range")
+    x = as_tensor(value)
+    inside = tf.ones_like(x, dtype=tf.bool)
+    if lo is not None:
+        inside &= x >= tf.cast(lo, x.dtype)
+    if hi is not None:
+        inside &= x <= tf.cast(hi, x.dtype)
+    count = tf.math.count_nonzero(~inside)
+    first = tf.cond(
+        count > 0,
+        lambda: tf.where(~inside)[0],
+        lambda: tf.zeros([tf.rank(inside)], tf.int64),
+    )
+    message = tf.strings.format(
+        f"nearly.assert_in_range: {_fmt_path(where)}: {{}} of {{}} values outside "
+        f"[{lo}, {hi}] (in {x.dtype.name}); the first at index {{}}",
+        [count, tf.size(inside, out_type=tf.int64), first],
+        summarize=-1,
+    )
+    tf.debugging.Assert(tf.equal(count, 0), [message], summarize=1, name="nearly_assert_in_range")
