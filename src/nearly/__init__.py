@@ -11,7 +11,7 @@ tolerances that mean something::
 time one of their values is seen.
 """
 
-from nearly import tol
+from nearly import stats, tol
 from nearly._result import Comparison, Mismatch
 from nearly.checks import (
     assert_close,
@@ -47,5 +47,6 @@ __all__ = [
     "assert_sums_to",
     "compare",
     "explain",
+    "stats",
     "tol",
 ]

@@ -7,7 +7,7 @@ framework, or for an iterable of batches (a generator, a ``tf.data.Dataset``, a
 
 Why not ``x.mean()``: NumPy and TensorFlow add the rows of a non-contiguous reduction one at a
 time in the input's precision. The float32 mean along axis 0 of a (1e6, 5) array of values in
-[1000, 1001] comes out about 9.5 too low, and its standard deviation about 9.5 instead of 0.29.
+[1000, 1001] is off by about 9.5, and its standard deviation comes out near 9.5 instead of 0.29.
 Here every value is read as float64 (exactly, whatever its dtype), sums are compensated and the
 variance is merged from per-chunk two-pass results, so the statistics are accurate to a few
 float64 roundings:
@@ -20,23 +20,27 @@ float64 roundings:
 True
 >>> s.std.tolist()
 [0.0, 0.0]
->>> summarize([1.0, 2.0, float("nan"), 4.0])
-Summary(count=3, mean=2.3333333333333335, std=1.247219128924647, min=1.0, max=4.0, sum=7.0, sum_abs=7.0, nan_count=1, posinf_count=0, neginf_count=0)
+>>> s = summarize([1.0, 2.0, float("nan"), 4.0])
+>>> s.count, s.mean, s.nan_count
+(3, 2.3333333333333335, 1)
 
 How the numbers are computed
 ----------------------------
 * The reduced axes are walked in slabs of about ``CHUNK`` elements (a slab is converted to
-  float64, so the extra memory is a few chunk-sized buffers, never a float64 copy of the input).
+  float64, so the extra memory is a few chunk-sized buffers, never a float64 copy of the input),
+  plus the running state: about a dozen numbers per element of the result.
 * Within a slab, sums are pairwise with an error-free transformation (TwoSum) at every addition,
   giving a (hi, lo) pair; slabs and :meth:`Summary.merge` add those pairs with TwoSum again, so a
   sum is accurate to about one float64 rounding of the exact sum, whatever the order of merges.
   64-bit integers are split into two exactly representable halves first, so their sums are exact
   too.
-* Variance: each slab's sum of squared deviations from its own mean (two passes over the slab),
+* Variance: each slab's sum of squared deviations from its own mean (the corrected two-pass
+  algorithm, ``sum(d**2) - sum(d)**2 / n``, which cancels the rounding of the slab's mean),
   combined with the parallel formula of Chan, Golub and LeVeque:
-  ``M2 = M2_a + M2_b + (mean_b - mean_a)**2 * n_a * n_b / n``. The textbook
+  ``M2 = M2_a + M2_b + (mean_b - mean_a)**2 * n_a * n_b / n``, where the difference of the means
+  is taken from the (hi, lo) sums in double-float64 precision. The textbook
   ``sum(x**2) - sum(x)**2 / n`` is never used: it cancels catastrophically when the mean is large
-  compared with the spread.
+  compared with the spread (for 1e8 plus unit-variance noise in float64 it can return 0).
 
 Semantics
 ---------
@@ -73,17 +77,18 @@ returning the array to summarize) to pick another, e.g. ``select=lambda b: b["im
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
 from nearly import _dtypes
 from nearly.backends import backend_of, to_leaf
 
-__all__ = ["CHUNK", "Summary", "summarize"]
+__all__ = ["Summary", "summarize"]
 
 #: Elements per slab converted to float64 at a time (a few buffers of this size are live).
 CHUNK = 1 << 17
@@ -107,8 +112,10 @@ def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
     """``s = fl(a + b)`` and the exact rounding error ``a + b - s`` (Knuth's TwoSum)."""
     s = a + b
     bb = s - a
-    err = a - (s - bb)
-    err += b - bb
+    err = s - bb
+    np.subtract(a, err, out=err)
+    np.subtract(b, bb, out=bb)
+    err += bb
     return s, err
 
 
@@ -137,7 +144,7 @@ def _sum2(x: Array) -> tuple[Array, Array]:
             err += e[:h]
             err += e[h : 2 * h]
         x, e = s, err
-    hi = x[0]
+    hi = x[0].copy()  # never a view of the input, which callers reuse
     lo = np.zeros(x.shape[1]) if e is None else e[0]
     if side_hi is not None and side_lo is not None:
         hi, t = _two_sum(hi, side_hi)
@@ -155,14 +162,14 @@ def _psum(x: Array) -> Array:
         if m % 2:
             side = x[-1].copy() if side is None else side + x[-1]
         x = x[:h] + x[h : 2 * h]
-    return x[0] if side is None else x[0] + side
+    total: Array = x[0] if side is None else x[0] + side
+    return total
 
 
 def _add_pair(hi: Array, lo: Array, hi2: Array, lo2: Array) -> tuple[Array, Array]:
-    """The (hi, lo) pair of the sum of two (hi, lo) pairs, renormalized (|lo| <= ulp(hi)/2)."""
+    """The (hi, lo) pair of the sum of two (hi, lo) pairs."""
     s, t = _two_sum(hi, hi2)
-    low = lo + lo2 + t
-    return _two_sum(s, low)
+    return s, lo + lo2 + t
 
 
 def _value(hi: Array, lo: Array) -> Array:
@@ -170,21 +177,67 @@ def _value(hi: Array, lo: Array) -> Array:
     return np.where(np.isfinite(hi), hi + lo, hi)
 
 
+def _normalize(hi: Array, lo: Array) -> tuple[Array, Array]:
+    """(fl(hi + lo), the rounding error): the value first, what it lacks second."""
+    s, t = _two_sum(hi, lo)
+    finite = np.isfinite(s)
+    return np.where(finite, s, hi), np.where(finite, t, 0.0)
+
+
 def _divide(num: Array, den: Array, min_den: int = 1) -> Array:
     """num / den where den >= min_den, else NaN (no warning)."""
     ok = den >= min_den
+    if ok.all():
+        out: Array = num / den
+        return out
     return np.where(ok, num / np.where(ok, den, 1), np.nan)
 
 
+def _two_prod(a: Array, b: Array) -> tuple[Array, Array]:
+    """``p = fl(a * b)`` and the exact error ``a * b - p`` (Dekker, with Veltkamp splits)."""
+    p = a * b
+    c = 134217729.0 * a  # 2**27 + 1
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, err
+
+
+def _mean2(n: Array, s_hi: Array, s_lo: Array) -> tuple[Array, Array]:
+    """The mean (s_hi + s_lo) / n as an unevaluated (hi, lo) pair: the low part keeps what
+    float64 rounding of the mean loses (needed to subtract two close means accurately)."""
+    nf = np.where(n > 0, n, 1).astype(F64)
+    q = s_hi / nf
+    p, e = _two_prod(q, nf)
+    lo = (((s_hi - p) - e) + s_lo) / nf
+    return q, np.where(np.isfinite(lo), lo, 0.0)
+
+
 def _m2_merge(
-    n_a: Array, mean_a: Array, m2_a: Array, n_b: Array, mean_b: Array, m2_b: Array
+    n_a: Array,
+    sum_a: tuple[Array, Array],
+    m2_a: Array,
+    n_b: Array,
+    sum_b: tuple[Array, Array],
+    m2_b: Array,
 ) -> Array:
-    """Chan, Golub and LeVeque's merge of two sums of squared deviations."""
+    """Chan, Golub and LeVeque's merge of two sums of squared deviations.
+
+    ``sum_a``/``sum_b`` are the (hi, lo) sums: the difference of the two means is taken in
+    double-float64 precision, so a large mean with a small spread (1e8 + noise) does not
+    bring the mean's rounding error into the merged variance.
+    """
     n = n_a + n_b
     both = (n_a > 0) & (n_b > 0)
-    delta = np.where(both, mean_b - mean_a, 0.0)
+    qa, la = _mean2(n_a, *sum_a)
+    qb, lb = _mean2(n_b, *sum_b)
+    delta = np.where(both, (qb - qa) + (lb - la), 0.0)
     w = np.where(both, n_a / np.where(n > 0, n, 1), 0.0)
-    return m2_a + m2_b + delta * delta * w * n_b
+    m2: Array = m2_a + m2_b + delta * delta * w * n_b
+    return m2
 
 
 # --------------------------------------------------------------------------- the accumulator
@@ -205,10 +258,15 @@ class _Acc:
         self.m2 = np.zeros(k)
         self.mn = np.full(k, np.inf)
         self.mx = np.full(k, -np.inf)
+        self.fresh = True  # nothing added yet
 
     # --- feeding
     def add_array(self, arr: Array, mask: Array | None, axes: tuple[int, ...]) -> None:
         """Add the values of ``arr`` reduced over ``axes`` (its other axes flatten to K)."""
+        with np.errstate(all="ignore"):
+            self._add_array(arr, mask, axes)
+
+    def _add_array(self, arr: Array, mask: Array | None, axes: tuple[int, ...]) -> None:
         front = list(axes)
         view = np.moveaxis(arr, front, list(range(len(front))))
         mview = None if mask is None else np.moveaxis(mask, front, list(range(len(front))))
@@ -220,44 +278,51 @@ class _Acc:
         m, k = block.shape
         if m == 0 or k == 0:
             return
-        step = max(1, CHUNK // m)
-        for c0 in range(0, k, step):
-            c1 = min(k, c0 + step)
-            sub = block if (c0 == 0 and c1 == k) else block[:, c0:c1]
-            msub = None if mblock is None else mblock[:, c0:c1]
-            self._add_columns(slice(c0, c1), sub, msub)
+        if m * k <= CHUNK:
+            self._add_columns(slice(0, k), block, mblock, self.fresh)
+        else:
+            # tiles of about CHUNK elements, as many rows as possible (fewer merges)
+            rstep = min(m, CHUNK)
+            cstep = max(1, CHUNK // rstep)
+            for r0 in range(0, m, rstep):
+                rows = slice(r0, r0 + rstep)
+                for c0 in range(0, k, cstep):
+                    cols = slice(c0, min(k, c0 + cstep))
+                    msub = None if mblock is None else mblock[rows, cols]
+                    self._add_columns(cols, block[rows, cols], msub, self.fresh and r0 == 0)
+        self.fresh = False
 
-    def _add_columns(self, sl: slice, sub: Array, masked: Array | None) -> None:
+    def _add_columns(self, sl: slice, sub: Array, masked: Array | None, fresh: bool) -> None:
+        """Add a tile; ``fresh``: nothing was added to these columns yet (no merge needed)."""
         fam = _dtypes.family(sub.dtype)
         m, c = sub.shape
         valid: Array | None = None if masked is None or not masked.any() else ~masked
+        # a tall, narrow tile is laid out column by column (Fortran order), so that reductions
+        # along the rows and broadcasts over them run along contiguous memory
+        order: Literal["C", "F"] = "F" if m > c else "C"
         if fam == "int" and sub.dtype.itemsize == 8 and not _dtypes._is_ml_dtype(sub.dtype):
             # two halves exact in float64: value == hi + lo
-            parts = [(sub >> 32).astype(F64) * _SPLIT, (sub & 0xFFFFFFFF).astype(F64)]
+            hi32 = (sub >> 32).astype(F64, order=order)
+            hi32 *= _SPLIT
+            parts = [hi32, (sub & 0xFFFFFFFF).astype(F64, order=order)]
         else:
-            parts = [sub.astype(F64)]
-            if fam == "float":
-                w = parts[0]
-                finite = np.isfinite(w)
-                if not finite.all():
-                    live = finite if valid is None else valid
-                    keep = None if valid is None else valid
-                    self._count_nonfinite(sl, w, keep)
-                    valid = finite if valid is None else finite & valid
-                    del live
+            parts = [sub.astype(F64, order=order)]
         if valid is not None:
             for p in parts:
                 p[~valid] = 0.0
-            count = valid.sum(axis=0, dtype=np.int64)
-        else:
-            count = np.full(c, m, np.int64)
-        vals = parts[0] if len(parts) == 1 else parts[0] + parts[1]  # rounded once: for min/max
-
-        # sum
         hi, lo = _sum2(parts[0])
+        if fam == "float" and not np.isfinite(hi).all():
+            # a non-finite value (or an overflowing sum): find them, leave them out, sum again
+            w = parts[0]
+            finite = np.isfinite(w)
+            self._count_nonfinite(sl, w, valid)
+            valid = finite if valid is None else finite & valid
+            w[~valid] = 0.0
+            hi, lo = _sum2(w)
         if len(parts) == 2:
-            hi2, lo2 = _sum2(parts[1])
-            hi, lo = _add_pair(hi, lo, hi2, lo2)
+            hi, lo = _add_pair(hi, lo, *_sum2(parts[1]))
+        count = np.full(c, m, np.int64) if valid is None else valid.sum(axis=0, dtype=np.int64)
+        vals = parts[0] if len(parts) == 1 else parts[0] + parts[1]  # rounded once: min/max
 
         # min / max over valid values
         if valid is None:
@@ -275,22 +340,31 @@ class _Acc:
             neg = vals < 0
             ahi, alo = _sum2(np.where(neg, -parts[0], parts[0]))
             if len(parts) == 2:
-                bhi, blo = _sum2(np.where(neg, -parts[1], parts[1]))
-                ahi, alo = _add_pair(ahi, alo, bhi, blo)
+                ahi, alo = _add_pair(ahi, alo, *_sum2(np.where(neg, -parts[1], parts[1])))
 
-        # two-pass M2 of the chunk about its own mean
+        # two-pass M2 of the chunk about its own mean (the buffers are not needed any more)
         mean_c = _divide(hi + lo, count)
-        d = parts[0] - mean_c
+        d = parts[0]
+        d -= mean_c
         if len(parts) == 2:
             d += parts[1]
         if valid is not None:
             d[~valid] = 0.0
-        m2_c = _psum(d * d)
+        # corrected two-pass: sum(d*d) - sum(d)**2 / n removes the effect of the rounding of
+        # mean_c (it matters for 64-bit integers, whose mean float64 cannot hold)
+        dsum = _psum(d)
+        d *= d
+        m2_c = np.maximum(_psum(d) - _divide(dsum * dsum, count), 0.0)
+        m2_c[count == 0] = 0.0
 
+        if fresh:
+            self.n[sl], self.s_hi[sl], self.s_lo[sl], self.m2[sl] = count, hi, lo, m2_c
+            self.a_hi[sl], self.a_lo[sl], self.mn[sl], self.mx[sl] = ahi, alo, mn, mx
+            return
         # merge into the running state
         n_a = self.n[sl]
-        mean_a = _divide(self.s_hi[sl] + self.s_lo[sl], n_a)
-        self.m2[sl] = _m2_merge(n_a, mean_a, self.m2[sl], count, mean_c, m2_c)
+        sum_a = (self.s_hi[sl], self.s_lo[sl])
+        self.m2[sl] = _m2_merge(n_a, sum_a, self.m2[sl], count, (hi, lo), m2_c)
         self.n[sl] = n_a + count
         self.s_hi[sl], self.s_lo[sl] = _add_pair(self.s_hi[sl], self.s_lo[sl], hi, lo)
         self.a_hi[sl], self.a_lo[sl] = _add_pair(self.a_hi[sl], self.a_lo[sl], ahi, alo)
@@ -309,16 +383,17 @@ class _Acc:
 
     # --- reading out
     def summary(self, axis: tuple[int, ...] | None, shape: tuple[int, ...]) -> Summary:
-        s_hi, s_lo = _two_sum(self.s_hi, self.s_lo)
-        a_hi, a_lo = _two_sum(self.a_hi, self.a_lo)
+        with np.errstate(all="ignore"):
+            s_hi, s_lo = _normalize(self.s_hi, self.s_lo)
+            a_hi, a_lo = _normalize(self.a_hi, self.a_lo)
         return _make(
             axis,
             shape,
             n=self.n,
-            s_hi=_value(self.s_hi, self.s_lo),
-            s_lo=np.where(np.isfinite(s_hi), s_lo, 0.0),
-            a_hi=_value(self.a_hi, self.a_lo),
-            a_lo=np.where(np.isfinite(a_hi), a_lo, 0.0),
+            s_hi=s_hi,
+            s_lo=s_lo,
+            a_hi=a_hi,
+            a_lo=a_lo,
             m2=self.m2,
             mn=self.mn,
             mx=self.mx,
@@ -334,19 +409,34 @@ def _slabs(
     """(rows, k) blocks of ``view`` whose first ``nred`` axes are reduced and whose other axes
     flatten to ``k`` columns. A block holds about ``CHUNK`` elements (a single row may be
     larger: the result itself has that many elements); copies happen only per block."""
+    if view.size == 0:
+        return
     if nred == 0:
         yield view.reshape(1, k), None if mview is None else mview.reshape(1, k)
         return
     n0 = view.shape[0]
     row = math.prod(view.shape[1:])
-    if row <= CHUNK or nred == 1:
+    if row <= CHUNK:
         step = max(1, CHUNK // max(row, 1))
         for i in range(0, n0, step):
             block = view[i : i + step].reshape(-1, k)
             yield block, None if mview is None else mview[i : i + step].reshape(-1, k)
+    elif nred == 1 and _mergeable(view) and (mview is None or _mergeable(mview)):
+        # long rows whose kept axes flatten without a copy: one 2-D view, tiled by the caller
+        yield view.reshape(n0, k), None if mview is None else mview.reshape(n0, k)
     else:
         for i in range(n0):
-            yield from _slabs(view[i], None if mview is None else mview[i], nred - 1, k)
+            sub = None if mview is None else mview[i]
+            if nred == 1:  # a copy of at most one row: as many elements as the result has
+                yield view[i].reshape(1, k), None if sub is None else sub.reshape(1, k)
+            else:
+                yield from _slabs(view[i], sub, nred - 1, k)
+
+
+def _mergeable(view: Array) -> bool:
+    """Whether the axes after the first flatten into one without a copy."""
+    dims = [(n, st) for n, st in zip(view.shape[1:], view.strides[1:], strict=True) if n != 1]
+    return all(a[1] == b[1] * b[0] for a, b in itertools.pairwise(dims))
 
 
 # ------------------------------------------------------------------------------ the result
@@ -414,6 +504,7 @@ def _make(
     )
 
 
+_EXCLUDED = ("nan_count", "posinf_count", "neginf_count")
 _PUBLIC = (
     "count",
     "sum",
@@ -493,13 +584,10 @@ class Summary:
             )
         a, b = self._state(), other._state()
         with np.errstate(all="ignore"):
-            mean_a = _divide(_value(a["s_hi"], a["s_lo"]), a["n"])
-            mean_b = _divide(_value(b["s_hi"], b["s_lo"]), b["n"])
-            m2 = _m2_merge(a["n"], mean_a, a["m2"], b["n"], mean_b, b["m2"])
-            s_hi, s_lo = _add_pair(a["s_hi"], a["s_lo"], b["s_hi"], b["s_lo"])
-            a_hi, a_lo = _add_pair(a["a_hi"], a["a_lo"], b["a_hi"], b["a_lo"])
-            s_hi, s_lo = _value(s_hi, s_lo), np.where(np.isfinite(s_hi), s_lo, 0.0)
-            a_hi, a_lo = _value(a_hi, a_lo), np.where(np.isfinite(a_hi), a_lo, 0.0)
+            sum_a, sum_b = (a["s_hi"], a["s_lo"]), (b["s_hi"], b["s_lo"])
+            m2 = _m2_merge(a["n"], sum_a, a["m2"], b["n"], sum_b, b["m2"])
+            s_hi, s_lo = _normalize(*_add_pair(a["s_hi"], a["s_lo"], b["s_hi"], b["s_lo"]))
+            a_hi, a_lo = _normalize(*_add_pair(a["a_hi"], a["a_lo"], b["a_hi"], b["a_lo"]))
         return _make(
             self.axis,
             self.shape,
@@ -562,8 +650,7 @@ class Summary:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        names = ("count", "mean", "std", "min", "max", "sum", "sum_abs")
-        names += ("nan_count", "posinf_count", "neginf_count")
+        names = ("count", "mean", "std", "min", "max", "sum", "sum_abs", *_EXCLUDED)
         head = [] if self.axis is None else [f"axis={self.axis}", f"shape={self.shape}"]
         body = [f"{n}={_fmt(getattr(self, n), 17)}" for n in names]
         return f"Summary({', '.join(head + body)})"
@@ -663,7 +750,8 @@ class _Input:
         if leaf.kind != "array" or leaf.array is None:
             raise TypeError(
                 f"summarize reads numeric arrays, tensors and numbers, not {what} of type "
-                f"{type(obj).__name__}"
+                f"{type(obj).__name__} (an iterable of batches, such as a generator, a "
+                "tf.data.Dataset or a torch DataLoader, is summarized batch by batch)"
             )
         if leaf.meta:
             raise TypeError(f"{what} is a meta tensor: it has a shape and dtype but no values")
@@ -767,9 +855,9 @@ def _summarize_stream(
                 "differ)"
             )
         inp.feed(acc, tuple(range(len(inp.shape))) if axes is None else axes)
-    if axes is None:
+    if axis is None:
         return (acc or _Acc(1)).summary(None, ())
-    if acc is None:
+    if acc is None or axes is None:
         raise ValueError(
             f"no batches to summarize: with axis={axis!r} the result shape comes from the "
             "first batch (use axis=None to get an empty summary)"
@@ -810,10 +898,7 @@ def summarize(
     array([2. , 3.5])
     """
     if _is_stream(x):
-        with np.errstate(all="ignore"):
-            return _summarize_stream(x, axis, select)
+        return _summarize_stream(x, axis, select)
     if select is not None:
         raise TypeError("select= applies to streams of batches, not to a single array")
-    inp = _Input(x, "the input")
-    with np.errstate(all="ignore"):
-        return _summarize_input(inp, axis)
+    return _summarize_input(_Input(x, "the input"), axis)
