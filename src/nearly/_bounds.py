@@ -89,12 +89,19 @@ class Derivation:
     mode: str
     backend: str | None
     alternatives: dict[str, Any] = field(default_factory=dict)
+    vacuous: bool = False  # k·u >= 1: the order guarantees no accuracy at this size
 
     def describe(self) -> str:
         acc = "" if self.acc_dtype == self.dtype else f", accumulated in {self.acc_dtype}"
         mode = "" if self.mode == "worst" else f", {self.mode}"
         who = f" ({self.backend})" if self.backend else ""
-        return f"{self.op} bound: {self.order}{who} order, k={self.k}, {self.dtype}{acc}{mode}"
+        text = f"{self.op} bound: {self.order}{who} order, k={self.k}, {self.dtype}{acc}{mode}"
+        if self.vacuous:
+            text += (
+                "; k·u >= 1, so this order guarantees no accuracy at this size and the bound "
+                "is as large as the values themselves"
+            )
+        return text
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -239,7 +246,9 @@ def _auto_order(backend: str, x: Array, axes: tuple[int, ...], n: int) -> tuple[
     inner = axes == (x.ndim - 1,) or axes == tuple(range(x.ndim))
     contiguous = x.flags.c_contiguous
     if backend == "numpy":
-        if inner and contiguous:
+        # NumPy's pairwise loop exists for its own float types only; ml_dtypes formats
+        # (bfloat16, float8) are added one element at a time
+        if inner and contiguous and not _dtypes.is_ml_dtype(x.dtype):
             return "pairwise", _numpy_pairwise_k(n)
         return "recursive", max(n - 1, 0)
     if backend == "torch":
@@ -316,15 +325,28 @@ def _plan(
     )
 
 
-def _sum_factor(p: _Plan, n: int, mode: Mode, outputs: int, failure_probability: float) -> float:
-    """The factor f with |error| <= f·Σ|x| for a sum (conversion, accumulation, output)."""
+def _vacuous(p: _Plan) -> bool:
+    return p.order != "kahan" and p.k * p.u_acc >= 1
+
+
+def _sum_terms(
+    p: _Plan, n: int, mode: Mode, outputs: int, failure_probability: float
+) -> tuple[float, float, float]:
+    """The three parts of a sum's error factor, each times Σ|x|: converting the inputs,
+    accumulating, and rounding the accumulator to the output dtype."""
     n_errors = max(1, p.k * outputs)
     if p.order == "kahan":
         acc = 2 * p.u_acc + n * p.u_acc**2
     else:
         acc = _gamma(p.k, p.u_acc, mode, n_errors, failure_probability)
-    out = p.u_out if p.u_out > p.u_acc else 0.0  # rounding the accumulator to the output dtype
-    return p.c_in * p.u_in + acc + out
+    out = p.u_out if p.u_out > p.u_acc else 0.0
+    return p.c_in * p.u_in, acc, out
+
+
+def _sum_factor(p: _Plan, n: int, mode: Mode, outputs: int, failure_probability: float) -> float:
+    """The factor f with |error| <= f·Σ|x| for a sum."""
+    conv, acc, out = _sum_terms(p, n, mode, outputs, failure_probability)
+    return conv + acc + out
 
 
 def _alternatives(
@@ -406,7 +428,15 @@ def sum_(
     f = _sum_factor(plan, n, mode, outputs, failure_probability)
     alts = _alternatives(arr, axes, n, plan, mode, outputs, failure_probability, scale, block=block)
     der = Derivation(
-        "sum", plan.order, plan.k, plan.dtype, plan.acc_dtype, mode, plan.backend, alts
+        "sum",
+        plan.order,
+        plan.k,
+        plan.dtype,
+        plan.acc_dtype,
+        mode,
+        plan.backend,
+        alts,
+        _vacuous(plan),
     )
     return _tolerance(f * scale, der)
 
@@ -445,7 +475,15 @@ def mean(
         arr, axes, n, plan, mode, outputs, failure_probability, scale, extra=plan.u_acc, block=block
     )
     der = Derivation(
-        "mean", plan.order, plan.k, plan.dtype, plan.acc_dtype, mode, plan.backend, alts
+        "mean",
+        plan.order,
+        plan.k,
+        plan.dtype,
+        plan.acc_dtype,
+        mode,
+        plan.backend,
+        alts,
+        _vacuous(plan),
     )
     return _tolerance(f * scale, der)
 
@@ -494,17 +532,29 @@ def var(
     mu, v = _moments(arr, axes)
     plan = _plan(x, arr, axes, n, dtype, acc_dtype, order, backend, block)
     outputs = max(1, np.size(v))
-    g = _sum_factor(plan, n, mode, outputs, failure_probability)
+    conv, g, out = _sum_terms(plan, n, mode, outputs, failure_probability)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa2 = np.where(v > 0, 1.0 + mu * mu / v, 1.0)
     rel = {"two-pass": g + g * g * kappa2, "textbook": g * kappa2, "welford": g * np.sqrt(kappa2)}
     if algorithm not in rel:
         raise ValueError(f"algorithm must be two-pass, textbook or welford; got {algorithm!r}")
     scale = v * n / (n - ddof)
+    # inputs rounded to the computing dtype perturb S by about 2·u_in·κ (relative); the
+    # division and the final cast add one rounding each
+    linear = 2 * conv * np.sqrt(kappa2) + out + 2 * plan.u_acc
     # an exactly constant column (S = 0) still sees rounding of the mean: bound by x̄²·g
     floor = g * g * mu * mu
-    atol = np.maximum((rel[algorithm] + 2 * plan.u_acc) * scale, floor)
-    der = Derivation("var", plan.order, plan.k, plan.dtype, plan.acc_dtype, mode, plan.backend)
+    atol = np.maximum((rel[algorithm] + linear) * scale, floor)
+    der = Derivation(
+        "var",
+        plan.order,
+        plan.k,
+        plan.dtype,
+        plan.acc_dtype,
+        mode,
+        plan.backend,
+        vacuous=_vacuous(plan),
+    )
     return _tolerance(atol, der)
 
 
@@ -551,7 +601,8 @@ def std(
     d = tv.derivation
     assert d is not None
     return _tolerance(
-        atol, Derivation("std", d.order, d.k, d.dtype, d.acc_dtype, d.mode, d.backend)
+        atol,
+        Derivation("std", d.order, d.k, d.dtype, d.acc_dtype, d.mode, d.backend, vacuous=d.vacuous),
     )
 
 
@@ -573,7 +624,7 @@ def dot(
     n = a.size
     scale = np.asarray(np.abs(a) @ np.abs(b))
     return _product_bound(
-        "dot", _host(x), n, scale, dtype, acc_dtype, order, mode, failure_probability
+        "dot", _host(x), n, scale, dtype, acc_dtype, order, mode, failure_probability, _library(x)
     )
 
 
@@ -594,7 +645,16 @@ def matmul(
     k = A.shape[-1] if A.ndim else 1
     scale = np.abs(A.astype(np.float64)) @ np.abs(B.astype(np.float64))
     return _product_bound(
-        "matmul", A, k, np.asarray(scale), dtype, acc_dtype, order, mode, failure_probability
+        "matmul",
+        A,
+        k,
+        np.asarray(scale),
+        dtype,
+        acc_dtype,
+        order,
+        mode,
+        failure_probability,
+        _library(a),
     )
 
 
@@ -608,12 +668,15 @@ def _product_bound(
     order: str,
     mode: Mode,
     failure_probability: float,
+    library: str,
 ) -> Tolerance:
     tf32 = isinstance(dtype, str) and dtype.lower() == "tf32"
     dt = np.float32 if tf32 else (arr.dtype if dtype is None else dtype)
     if dtype is None and _dtypes.family(arr.dtype) not in ("float", "complex"):
         dt = np.float64
     acc = np.float32 if tf32 else (dt if acc_dtype is None else acc_dtype)
+    if acc_dtype is None and not tf32 and library == "torch" and _unit(dt) > 2.0**-24:
+        acc = np.float32  # PyTorch accumulates float16/bfloat16 products in float32
     u_acc = _unit(acc)
     if order in ("auto", "any", "recursive"):
         chosen, k = "any", n

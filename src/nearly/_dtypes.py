@@ -26,8 +26,12 @@ __all__ = [
 _LONGDOUBLE_IS_DOUBLE = np.finfo(np.longdouble).nmant == np.finfo(np.float64).nmant
 
 
-def _is_ml_dtype(dt: np.dtype[Any]) -> bool:
+def is_ml_dtype(dt: np.dtype[Any]) -> bool:
+    """A dtype from the ml_dtypes package (bfloat16, float8_*, int4...)."""
     return getattr(dt.type, "__module__", "") == "ml_dtypes"
+
+
+_is_ml_dtype = is_ml_dtype
 
 
 @lru_cache(maxsize=256)
