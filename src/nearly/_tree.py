@@ -247,10 +247,13 @@ def _idx_range(lo: int, hi: int) -> str:
 
 
 def key_difference(a_keys: Iterable[Any], e_keys: Iterable[Any], show: Callable[[Any], str]) -> str:
-    """ "missing in actual: 'c'; extra in actual: 'd'" (empty when the key sets agree)."""
-    a_list, e_list = list(a_keys), list(e_keys)
-    missing = [k for k in e_list if k not in a_list]
-    extra = [k for k in a_list if k not in e_list]
+    """``missing in actual: 'c'; extra in actual: 'd'`` (empty when the key sets agree)."""
+    # dicts keep order and look keys up in O(1): keys are hashable (dict keys, field names)
+    a_set, e_set = dict.fromkeys(a_keys), dict.fromkeys(e_keys)
+    if a_set.keys() == e_set.keys():
+        return ""
+    missing = [k for k in e_set if k not in a_set]
+    extra = [k for k in a_set if k not in e_set]
     parts = []
     if missing:
         parts.append("missing in actual: " + ", ".join(show(k) for k in _key_sort(missing)))
