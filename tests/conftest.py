@@ -23,8 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import nearly
+
+# Machines are shared and noisy: property tests judge correctness, never speed.
+settings.register_profile("nearly", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("nearly")
 
 
 @dataclass(frozen=True)
