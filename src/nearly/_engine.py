@@ -157,13 +157,40 @@ def _chunk_rule(
     plan: _Plan,
     transform: Callable[[Array], Array] | None,
     need_detail: bool,
+    *,
+    cheap: bool = True,
 ) -> _Chunk | None:
-    """Failing elements of one chunk, or None when the whole chunk is exactly equal."""
+    """Failing elements of one chunk, or None when every element certainly passes."""
     work, lossy = plan.work, plan.lossy
-    if plan.native_eq and transform is None and mac is None:
-        eq = ac == ec
-        if eq.all():
+    plain = transform is None and mac is None
+    cheap = cheap and plan.own_rtol is not None and plain and rc is None and tc is None
+    # identical chunks are common, so try `==` first while they keep coming; after the first
+    # chunk that differs, try the cheap tolerance test first instead
+    if plan.native_eq and plain and (plan.streak[0] or not cheap):
+        if (ac == ec).all():
             return None
+        plan.streak[0] = False
+    if cheap:
+        with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+            clear = _clear_in_own_dtype(ac, ec, plan)
+        if clear.all():
+            return None
+        rest = np.flatnonzero(~clear)
+        if rest.size <= ac.size // 4:  # decide only the elements the cheap test left open
+            sub = _chunk_rule(
+                ac[rest],
+                ec[rest],
+                None,
+                None,
+                None,
+                None,
+                rule,
+                plan,
+                None,
+                need_detail,
+                cheap=False,
+            )
+            return _expand(sub, rest, ac.size, need_detail)
     with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
         aw = ac.astype(work)
         ew = ec.astype(work)
@@ -240,6 +267,26 @@ def _chunk_rule(
     return _Chunk(fail, d, t, mag, finite, nan_a, nan_e)
 
 
+def _expand(sub: _Chunk | None, rest: Array, size: int, need_detail: bool) -> _Chunk:
+    """A chunk result computed for the elements ``rest`` only, laid out over the whole chunk
+    (the others certainly passed)."""
+    fail = np.zeros(size, dtype=bool)
+    if sub is None:
+        return _Chunk(fail)
+    fail[rest] = sub.fail
+    if not need_detail:
+        return _Chunk(fail)
+    parts = []
+    for x in (sub.d, sub.t, sub.mag, sub.finite, sub.nan_a, sub.nan_e):
+        assert x is not None
+        full = np.zeros(size, dtype=x.dtype)
+        if x.dtype == bool and x is sub.finite:
+            full[:] = True
+        full[rest] = x
+        parts.append(full)
+    return _Chunk(fail, *parts)
+
+
 def _exact_element(a: Any, e: Any, rule: Rule, r_i: Any, t_i: Any, cplx: bool) -> bool:
     rtol = rule.rtol_exact if r_i is None else as_fraction(float(r_i))
     atol = rule.atol_exact if t_i is None else as_fraction(float(t_i))
@@ -263,6 +310,11 @@ class _Plan:
     # are <= atol (exactly), so boundary elements are settled without Fractions
     atol_down: float | None = None
     atol_floor: int | None = None
+    # same NumPy float dtype on both sides with scalar tolerances: a cheap test in that
+    # dtype with shrunken tolerances (see _clear_in_own_dtype) passes most chunks outright
+    own_rtol: Any = None
+    own_atol: Any = None
+    streak: list[bool] = field(default_factory=lambda: [True])  # chunks identical so far
 
 
 def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
@@ -282,7 +334,51 @@ def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
         if Fraction(down) > q:
             down = float(np.nextafter(down, -np.inf))
         atol_down = down
-    return _Plan(work, lossy, native_eq, int_exact, rt, at, atol_down, atol_floor)
+    own_rtol = own_atol = None
+    scalar = rt is None and at is None and rule.rtol_exact is not None
+    native_float = a.dtype.kind == "f" and not _dtypes.is_ml_dtype(a.dtype)
+    if scalar and a.dtype == e.dtype and native_float and not rule.exact_only:
+        own_rtol, own_atol = _shrunken(rule, a.dtype)
+    return _Plan(
+        work, lossy, native_eq, int_exact, rt, at, atol_down, atol_floor, own_rtol, own_atol
+    )
+
+
+def _shrunken(rule: Rule, dt: np.dtype[Any]) -> tuple[Any, Any]:
+    """rtol·(1 − 32u) and atol·(1 − 32u) − 4·s, rounded down into ``dt`` (s: its smallest
+    subnormal). With these, ``fl(|a − e|) <= fl(|e|·rtol' + atol')`` computed in ``dt``
+    implies ``|a − e| <= atol + rtol·|e|`` exactly: each of the four roundings moves a side by
+    at most u relatively (or by s/2 in the subnormal range), and the margin covers them all."""
+    fi = np.finfo(dt)
+    u = float(fi.eps) / 2
+    s = float(fi.smallest_subnormal)
+    assert rule.rtol_exact is not None and rule.atol_exact is not None
+
+    def down(x: Fraction) -> Any:
+        # beyond the dtype's range the largest finite value stands in (smaller is safe)
+        v = dt.type(min(float(x), float(fi.max)))
+        while Fraction(float(v)) > x:
+            v = np.nextafter(v, dt.type(-np.inf))
+        return v
+
+    margin = Fraction(1) - 32 * Fraction(u)
+    r = down(rule.rtol_exact * margin) if rule.rtol_exact > 0 else dt.type(0)
+    a_exact = rule.atol_exact * margin - 4 * Fraction(s)
+    a = down(a_exact) if a_exact > 0 else dt.type(-s)
+    return r, a
+
+
+def _clear_in_own_dtype(ac: Array, ec: Array, plan: _Plan) -> Array:
+    """The elements of the chunk that certainly pass (NaN, infinities and overflow all give
+    False; the exact path then decides those)."""
+    d = np.subtract(ac, ec)
+    np.abs(d, out=d)
+    t = np.abs(ec)
+    t *= plan.own_rtol
+    t += plan.own_atol
+    # an allowance that overflowed to inf would pass anything, even an infinite difference
+    np.minimum(t, np.finfo(t.dtype).max, out=t)
+    return np.less_equal(d, t)
 
 
 def _settle_pure_atol(
