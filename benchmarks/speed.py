@@ -562,7 +562,8 @@ def machine() -> dict[str, Any]:
 
 
 def source_state() -> tuple[str | None, str | None]:
-    """The commit of the checkout, and a digest of it with any uncommitted change to src/."""
+    """The commit of the checkout, and what identifies the content of src/: its tree in that
+    commit and a digest of any uncommitted change (commits elsewhere leave it unchanged)."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -571,15 +572,16 @@ def source_state() -> tuple[str | None, str | None]:
 
     try:
         head = git("rev-parse", "--short", "HEAD").strip()
+        tree = git("rev-parse", "--short", "HEAD:src").strip()
         diff = git("diff", "HEAD", "--", "src") + git(
             "ls-files", "--others", "--exclude-standard", "--", "src"
         )
     except (OSError, subprocess.CalledProcessError):
         return None, None
     if not diff:
-        return head, head
+        return head, tree
     digest = hashlib.sha1(diff.encode()).hexdigest()[:10]
-    return f"{head} + uncommitted changes in src/", f"{head}+{digest}"
+    return f"{head} + uncommitted changes in src/", f"{tree}+{digest}"
 
 
 def fmt_time(s: float | None) -> str:
