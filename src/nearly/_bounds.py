@@ -524,6 +524,37 @@ def var(
     the bound large: that is the algorithm's real accuracy there, not slack. Options as
     :func:`sum_`; ``ddof`` as in NumPy.
     """
+    atol, der, _ = _var_bound(
+        x,
+        axis,
+        ddof,
+        algorithm,
+        dtype,
+        acc_dtype,
+        order,
+        backend,
+        mode,
+        failure_probability,
+        block,
+    )
+    return _tolerance(atol, der)
+
+
+def _var_bound(
+    x: Any,
+    axis: int | Sequence[int] | None,
+    ddof: int,
+    algorithm: str,
+    dtype: Any,
+    acc_dtype: Any,
+    order: str,
+    backend: str | None,
+    mode: Mode,
+    failure_probability: float,
+    block: int | None,
+) -> tuple[Array, Derivation, Array]:
+    """The variance bound, its derivation and the accurate (ddof-corrected) std, from one
+    read of the data: :func:`std` builds on all three."""
     arr = _host(x)
     axes = _axes(arr.ndim, axis)
     n = _count(arr, axes)
@@ -555,7 +586,7 @@ def var(
         plan.backend,
         vacuous=_vacuous(plan),
     )
-    return _tolerance(atol, der)
+    return atol, der, np.sqrt(scale)
 
 
 def std(
@@ -575,31 +606,22 @@ def std(
     """The rounding-error bound of the standard deviation: from the variance bound δ,
     ``|√v̂ − √v| ≤ min(δ/σ, √δ)`` (√ is concave), plus one rounding for the square root.
     Options as :func:`var`."""
-    tv = var(
+    delta, d, sigma = _var_bound(
         x,
         axis,
-        ddof=ddof,
-        algorithm=algorithm,
-        dtype=dtype,
-        acc_dtype=acc_dtype,
-        order=order,
-        backend=backend,
-        mode=mode,
-        failure_probability=failure_probability,
-        block=block,
+        ddof,
+        algorithm,
+        dtype,
+        acc_dtype,
+        order,
+        backend,
+        mode,
+        failure_probability,
+        block,
     )
-    arr = _host(x)
-    axes = _axes(arr.ndim, axis)
-    n = _count(arr, axes)
-    _, v = _moments(arr, axes)
-    sigma = np.sqrt(v * n / (n - ddof))
-    delta = np.asarray(tv.atol, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         via_sigma = np.where(sigma > 0, delta / sigma, np.inf)
-    u = _unit(tv.derivation.acc_dtype if tv.derivation else np.float64)
-    atol = np.minimum(via_sigma, np.sqrt(delta)) + u * sigma
-    d = tv.derivation
-    assert d is not None
+    atol = np.minimum(via_sigma, np.sqrt(delta)) + _unit(d.acc_dtype) * sigma
     return _tolerance(
         atol,
         Derivation("std", d.order, d.k, d.dtype, d.acc_dtype, d.mode, d.backend, vacuous=d.vacuous),

@@ -145,27 +145,40 @@ def run_sums_to(x: Any, total: float, axis: int | None, tol: Any) -> Comparison:
         f"{_g(float(flat_err[j] / flat_allowed[j])) if flat_allowed[j] else 'inf'}× the "
         f"allowed {_g(float(flat_allowed[j]))}); bound: {source}"
     )
-    return Comparison(
-        [
-            Mismatch(
-                "",
-                "value",
-                f"sums along axis {axis} are not {total}",
-                count=count,
-                total=int(flat_err.size),
-                index=_index(j, shape),
-                actual=_side(x, arr),
-                hints=[hint],
-                examples=[
-                    Example(_index(int(i), shape), _g(float(flat_sum[i])), str(total))
-                    for i in np.flatnonzero(flat_bad)[:5]
-                ],
-            )
-        ],
-        [],
-        1,
-        check="sums",
+    examples = [
+        Example(_index(int(i), shape), _g(float(flat_sum[i])), str(total))
+        for i in np.flatnonzero(flat_bad)[:5]
+    ]
+    detail = f"sums along axis {axis} are not {total}"
+    return _whole_value_failure(
+        x, arr, "sums", detail, count, flat_err.size, _index(j, shape), [hint], examples
     )
+
+
+def _whole_value_failure(
+    x: Any,
+    arr: Array,
+    check: Any,
+    detail: str,
+    count: int,
+    total: int,
+    index: tuple[int, ...],
+    hints: list[str],
+    examples: list[Example],
+) -> Comparison:
+    """A failed check of one whole value (not a tree): its one Mismatch."""
+    mismatch = Mismatch(
+        "",
+        "value",
+        detail,
+        count=count,
+        total=int(total),
+        index=index,
+        actual=_side(x, arr),
+        hints=hints,
+        examples=examples,
+    )
+    return Comparison([mismatch], [], 1, check=check)
 
 
 def _moments_sum(arr: Array, axes: tuple[int, ...]) -> Array:
@@ -213,30 +226,24 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
         f"standardized with accurately computed (float64) statistics, n={n}"
     ]
     hints.append(_standardized_diagnosis(flat_mu[flat_bad], flat_sd[flat_bad], std_bound))
-    return Comparison(
-        [
-            Mismatch(
-                "",
-                "value",
-                f"not standardized along axis {axis}",
-                count=count,
-                total=int(flat_mu.size),
-                index=_index(j, shape),
-                actual=_side(x, arr),
-                hints=hints,
-                examples=[
-                    Example(
-                        _index(int(i), shape),
-                        f"mean {_g(float(flat_mu[i]))}, std {_g(float(flat_sd[i]))}",
-                        "mean 0, std 1",
-                    )
-                    for i in np.flatnonzero(flat_bad)[:5]
-                ],
-            )
-        ],
-        [],
-        1,
-        check="standardized",
+    examples = [
+        Example(
+            _index(int(i), shape),
+            f"mean {_g(float(flat_mu[i]))}, std {_g(float(flat_sd[i]))}",
+            "mean 0, std 1",
+        )
+        for i in np.flatnonzero(flat_bad)[:5]
+    ]
+    return _whole_value_failure(
+        x,
+        arr,
+        "standardized",
+        f"not standardized along axis {axis}",
+        count,
+        flat_mu.size,
+        _index(j, shape),
+        hints,
+        examples,
     )
 
 
