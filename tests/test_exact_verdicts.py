@@ -459,3 +459,52 @@ def test_default_float64_verdict_is_exact(values: list[float], nudges: list[int]
     result = nearly.compare(a, e)
     assert result.ok is (failing == 0)
     assert sum(m.count for m in result.mismatches) == failing
+
+
+PAIRS = [
+    (np.float32, np.float64),
+    (np.float64, np.float32),
+    (np.float16, np.float32),
+    (ml_dtypes.bfloat16, ml_dtypes.bfloat16),
+    (np.float16, np.float16),
+    (ml_dtypes.bfloat16, np.float32),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(PAIRS),
+    st.lists(
+        st.tuples(st.floats(-6e4, 6e4), st.integers(-3, 3), st.booleans()), min_size=1, max_size=12
+    ),
+    decimal_tol,
+    decimal_tol,
+)
+def test_verdict_matches_exact_arithmetic_mixed_and_low_precision(
+    pair: tuple[Any, Any],
+    cells: list[tuple[float, int, bool]],
+    rtol: float,
+    atol: float,
+) -> None:
+    """Pairs the engine converts to float64 (mixed dtypes, float16, bfloat16) take a cheap
+    test with shrunken tolerances first: near the boundary it must still agree with exact
+    arithmetic on the stored values."""
+    da, de = (np.dtype(d) for d in pair)
+    with np.errstate(over="ignore"):
+        e = np.array([c[0] for c in cells], np.float64).astype(de)
+    r, t = Fraction(repr(rtol)), Fraction(repr(atol))
+    a = np.empty(e.shape, da)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, (_, nudge, above) in enumerate(cells):
+            bound = t + r * abs(exact(e[i]))
+            target = exact(e[i]) + (bound if above else -bound)
+            v = np.array(float(target) if abs(target) < 2**1000 else 0.0).astype(da)
+            for _ in range(abs(nudge)):
+                up = np.inf if nudge > 0 else -np.inf
+                v = np.nextafter(v.astype(np.float64), up).astype(da)
+            a[i] = v
+    assume(np.isfinite(a.astype(np.float64)).all())
+    failing = sum(not exact_rule(x, y, r, t) for x, y in zip(a, e, strict=True))
+    result = nearly.compare(a, e, rtol=rtol, atol=atol)
+    assert result.ok is (failing == 0)
+    assert sum(m.count for m in result.mismatches) == failing

@@ -184,6 +184,27 @@ def _bits64_distance(a: np.ndarray[Any, Any], e: np.ndarray[Any, Any]) -> np.nda
     return np.asarray(np.where(oa >= oe, ua - ue, ue - ua))
 
 
+@lru_cache(maxsize=64)
+def _sign_magnitude_bits(dt: np.dtype[Any]) -> bool:
+    """Whether ``dt`` is a signed binary format of at most 32 bits filling its storage, with
+    the sign in the top bit: then consecutive magnitudes are consecutive bit patterns, and the
+    ULP distance of finite values is a difference of integers (float16, float32, bfloat16,
+    the 8-bit formats)."""
+    if family(dt) != "float" or dt.itemsize > 4:
+        return False
+    fi: Any = sys.modules["ml_dtypes"].finfo(dt) if _is_ml_dtype(dt) else np.finfo(dt)
+    return int(fi.bits) == 8 * dt.itemsize and float(fi.min) < 0
+
+
+def _ordered_bits_small(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Each value's position on its format's number line (±0 both at 0), as int64; NaN and
+    infinities get meaningless positions and are masked by the caller."""
+    bits = np.ascontiguousarray(x).view(np.dtype(f"u{x.dtype.itemsize}"))
+    sign = 1 << (8 * x.dtype.itemsize - 1)
+    mag = (bits & (sign - 1)).astype(np.int64)
+    return np.asarray(np.where(bits >= sign, -mag, mag))
+
+
 def _rank_exact_py(value: Any, fmt: FloatFormat) -> int:
     num, den = np.longdouble(value).as_integer_ratio()
     sign = -1 if num < 0 else 1
@@ -250,6 +271,8 @@ def ulp_distance(
         fmt_dtype == np.dtype(np.longdouble) and _LONGDOUBLE_IS_DOUBLE
     ):
         dist = _bits64_distance(ra, re).astype(np.float64)
+    elif _sign_magnitude_bits(fmt_dtype):
+        dist = np.abs(_ordered_bits_small(ra) - _ordered_bits_small(re)).astype(np.float64)
     elif fmt.p > 26:
         flat_a, flat_e = ra.reshape(-1), re.reshape(-1)
         out = np.empty(flat_a.shape, dtype=np.float64)

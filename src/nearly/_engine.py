@@ -135,9 +135,10 @@ def _chunks(
 
 @dataclass
 class _Chunk:
-    """Per-chunk intermediate results of the rule."""
+    """The failing elements of one chunk: their positions in it and, when asked for, what
+    the rule saw at each of them (the arrays line up with ``idx``)."""
 
-    fail: Array
+    idx: Array
     d: Array | None = None  # |a - e| in the work dtype (finite pairs)
     t: Array | None = None  # atol + rtol*|e|
     mag: Array | None = None  # |e|
@@ -160,42 +161,43 @@ def _chunk_rule(
     *,
     cheap: bool = True,
 ) -> _Chunk | None:
-    """Failing elements of one chunk, or None when every element certainly passes."""
+    """The failing elements of one chunk, or None when every element certainly passes."""
     work, lossy = plan.work, plan.lossy
     plain = transform is None and mac is None
-    cheap = cheap and plan.own_rtol is not None and plain and rc is None and tc is None
+    cheap = cheap and rc is None and tc is None and mac is None
+    cheap_own = cheap and plain and plan.own_rtol is not None
+    cheap_work = cheap and not cheap_own and plan.work_rtol is not None
     # identical chunks are common, so try `==` first while they keep coming; after the first
     # chunk that differs, try the cheap tolerance test first instead
-    if plan.native_eq and plain and (plan.streak[0] or not cheap):
-        if (ac == ec).all():
+    if plan.native_eq and plain and (plan.streak[0] or not (cheap_own or cheap_work)):
+        if np.equal(ac, ec, out=plan.buffer(np.dtype(bool), ac.size)).all():
             return None
         plan.streak[0] = False
-    if cheap:
+    if cheap_own:
         with np.errstate(invalid="ignore", over="ignore", under="ignore"):
-            clear = _clear_in_own_dtype(ac, ec, plan)
+            # most often atol alone covers every difference: three passes decide that
+            if plan.atol_first[0] and _within_atol(ac, ec, plan):
+                return None
+            clear = _certain_pass(ac, ec, plan.own_rtol, plan.own_atol, plan)
+            if plan.atol_first[0] and clear.all():
+                plan.atol_first[0] = False  # rtol was needed: stop trying atol alone first
         if clear.all():
             return None
         rest = np.flatnonzero(~clear)
-        if rest.size <= ac.size // 4:  # decide only the elements the cheap test left open
-            sub = _chunk_rule(
-                ac[rest],
-                ec[rest],
-                None,
-                None,
-                None,
-                None,
-                rule,
-                plan,
-                None,
-                need_detail,
-                cheap=False,
-            )
-            return _expand(sub, rest, ac.size, need_detail)
+        if rest.size <= ac.size // 4:
+            return _decide_subset(ac, ec, rest, rule, plan, transform, need_detail)
     with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
         aw = ac.astype(work)
         ew = ec.astype(work)
         if transform is not None:
             aw = transform(aw)
+        if cheap_work:
+            clear = _certain_pass(aw, ew, plan.work_rtol, plan.work_atol, plan)
+            if clear.all():
+                return None
+            rest = np.flatnonzero(~clear)
+            if rest.size <= ac.size // 4:
+                return _decide_subset(ac, ec, rest, rule, plan, transform, need_detail)
         nan_a = np.isnan(aw)
         nan_e = np.isnan(ew)
         finite = np.isfinite(aw) & np.isfinite(ew)
@@ -262,29 +264,29 @@ def _chunk_rule(
             both = mac & mec
             one = mac ^ mec
             fail = (fail & ~both) | one
+    idx = np.flatnonzero(fail)
     if not need_detail:
-        return _Chunk(fail)
-    return _Chunk(fail, d, t, mag, finite, nan_a, nan_e)
+        return _Chunk(idx)
+    return _Chunk(idx, d[idx], t[idx], mag[idx], finite[idx], nan_a[idx], nan_e[idx])
 
 
-def _expand(sub: _Chunk | None, rest: Array, size: int, need_detail: bool) -> _Chunk:
-    """A chunk result computed for the elements ``rest`` only, laid out over the whole chunk
-    (the others certainly passed)."""
-    fail = np.zeros(size, dtype=bool)
-    if sub is None:
-        return _Chunk(fail)
-    fail[rest] = sub.fail
-    if not need_detail:
-        return _Chunk(fail)
-    parts = []
-    for x in (sub.d, sub.t, sub.mag, sub.finite, sub.nan_a, sub.nan_e):
-        assert x is not None
-        full = np.zeros(size, dtype=x.dtype)
-        if x.dtype == bool and x is sub.finite:
-            full[:] = True
-        full[rest] = x
-        parts.append(full)
-    return _Chunk(fail, *parts)
+def _decide_subset(
+    ac: Array,
+    ec: Array,
+    rest: Array,
+    rule: Rule,
+    plan: _Plan,
+    transform: Callable[[Array], Array] | None,
+    need_detail: bool,
+) -> _Chunk | None:
+    """Run the full rule on the elements ``rest`` of a chunk only (a cheap test settled the
+    others as passing); positions come back relative to the whole chunk."""
+    sub = _chunk_rule(
+        ac[rest], ec[rest], None, None, None, None, rule, plan, transform, need_detail, cheap=False
+    )
+    if sub is not None:
+        sub.idx = rest[sub.idx]
+    return sub
 
 
 def _exact_element(a: Any, e: Any, rule: Rule, r_i: Any, t_i: Any, cplx: bool) -> bool:
@@ -311,10 +313,26 @@ class _Plan:
     atol_down: float | None = None
     atol_floor: int | None = None
     # same NumPy float dtype on both sides with scalar tolerances: a cheap test in that
-    # dtype with shrunken tolerances (see _clear_in_own_dtype) passes most chunks outright
+    # dtype with shrunken tolerances (see _certain_pass) passes most chunks outright
     own_rtol: Any = None
     own_atol: Any = None
+    # the same test in the work dtype (float64), on converted or transformed values
+    work_rtol: Any = None
+    work_atol: Any = None
     streak: list[bool] = field(default_factory=lambda: [True])  # chunks identical so far
+    atol_first: list[bool] = field(default_factory=lambda: [True])
+    # chunk-sized work arrays, reused from chunk to chunk: allocating and freeing them for
+    # every chunk costs more than the arithmetic (the allocator hands the pages back to the
+    # system and they fault in again)
+    scratch: dict[tuple[np.dtype[Any], int], Array] = field(default_factory=dict)
+
+    def buffer(self, dtype: np.dtype[Any], n: int, slot: int = 0) -> Array:
+        """A work array of ``n`` elements of ``dtype``; ``slot`` tells apart two in use at
+        once. Its contents are whatever the previous user left."""
+        buf = self.scratch.get((dtype, slot))
+        if buf is None or buf.size < n:
+            buf = self.scratch[dtype, slot] = np.empty(max(n, CHUNK), dtype=dtype)
+        return buf[:n]
 
 
 def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
@@ -334,13 +352,26 @@ def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
         if Fraction(down) > q:
             down = float(np.nextafter(down, -np.inf))
         atol_down = down
-    own_rtol = own_atol = None
-    scalar = rt is None and at is None and rule.rtol_exact is not None
+    own_rtol = own_atol = work_rtol = work_atol = None
+    scalar = rt is None and at is None and rule.rtol_exact is not None and not rule.exact_only
     native_float = a.dtype.kind == "f" and not _dtypes.is_ml_dtype(a.dtype)
-    if scalar and a.dtype == e.dtype and native_float and not rule.exact_only:
+    if scalar and a.dtype == e.dtype and native_float:
         own_rtol, own_atol = _shrunken(rule, a.dtype)
+    if scalar and work == np.dtype(np.float64) and not lossy:
+        work_rtol, work_atol = _shrunken(rule, work)
     return _Plan(
-        work, lossy, native_eq, int_exact, rt, at, atol_down, atol_floor, own_rtol, own_atol
+        work,
+        lossy,
+        native_eq,
+        int_exact,
+        rt,
+        at,
+        atol_down,
+        atol_floor,
+        own_rtol,
+        own_atol,
+        work_rtol,
+        work_atol,
     )
 
 
@@ -368,17 +399,32 @@ def _shrunken(rule: Rule, dt: np.dtype[Any]) -> tuple[Any, Any]:
     return r, a
 
 
-def _clear_in_own_dtype(ac: Array, ec: Array, plan: _Plan) -> Array:
-    """The elements of the chunk that certainly pass (NaN, infinities and overflow all give
-    False; the exact path then decides those)."""
-    d = np.subtract(ac, ec)
+def _within_atol(x: Array, y: Array, plan: _Plan) -> bool:
+    """Whether every ``fl(|x − y|)`` is at most the shrunken atol: then each element passes
+    on atol alone (NaN and infinite differences make this False)."""
+    if not plan.own_atol > 0:
+        return False
+    d = plan.buffer(x.dtype, x.size, 1)
+    np.subtract(x, y, out=d)
     np.abs(d, out=d)
-    t = np.abs(ec)
-    t *= plan.own_rtol
-    t += plan.own_atol
+    return bool(np.maximum.reduce(d) <= plan.own_atol)
+
+
+def _certain_pass(x: Array, y: Array, rtol: Any, atol: Any, plan: _Plan) -> Array:
+    """The elements that certainly pass, tested in the arrays' own float dtype with
+    tolerances shrunk by :func:`_shrunken` for it (NaN, infinities and overflow all give
+    False; the full rule then decides those). The mask returned lives in ``plan``'s scratch
+    space: valid until the next call."""
+    d = plan.buffer(x.dtype, x.size, 1)
+    t = plan.buffer(x.dtype, x.size, 2)
+    np.subtract(x, y, out=d)
+    np.abs(d, out=d)
+    np.abs(y, out=t)
+    t *= rtol
+    t += atol
     # an allowance that overflowed to inf would pass anything, even an infinite difference
     np.minimum(t, np.finfo(t.dtype).max, out=t)
-    return np.less_equal(d, t)
+    return np.less_equal(d, t, out=plan.buffer(np.dtype(bool), x.size))
 
 
 def _settle_pure_atol(
@@ -420,7 +466,7 @@ def failure_mask(a: Array, e: Array, rule: Rule) -> Array:
         assert ec is not None
         res = _chunk_rule(ac, ec, rc, tc, None, None, rule, plan, None, False)
         if res is not None:
-            out[start : start + len(ac)] = res.fail
+            out[start + res.idx] = True
     return out.reshape(a.shape)
 
 
@@ -456,7 +502,7 @@ def count_failures(
         assert ec is not None
         res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, plan, transform, False)
         if res is not None:
-            failed += int(np.count_nonzero(res.fail))
+            failed += int(res.idx.size)
             if limit is not None and failed >= limit:
                 return failed
     return failed
@@ -491,32 +537,32 @@ def measure(
         res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, plan, None, True)
         if res is None:
             continue
-        fail = res.fail
-        nfail = int(np.count_nonzero(fail))
-        if nfail == 0:
+        idx = res.idx
+        if idx.size == 0:
             continue
-        stats.failed += nfail
+        stats.failed += int(idx.size)
         assert res.nan_a is not None and res.nan_e is not None and res.finite is not None
         assert res.d is not None and res.t is not None and res.mag is not None
         if mac is not None and mec is not None:
             stats.mask_differs += int(np.count_nonzero(mac ^ mec))
-            unmasked = ~(mac | mec)
+            unmasked = ~(mac[idx] | mec[idx])
         else:
-            unmasked = np.ones(fail.shape, dtype=bool)
-        fu = fail & unmasked
-        stats.nan_only_actual += int(np.count_nonzero(fu & res.nan_a & ~res.nan_e))
-        stats.nan_only_expected += int(np.count_nonzero(fu & res.nan_e & ~res.nan_a))
-        stats.nonfinite_other += int(np.count_nonzero(fu & ~res.finite & ~(res.nan_a ^ res.nan_e)))
-        idx = np.flatnonzero(fail)
+            unmasked = np.ones(idx.shape, dtype=bool)
+        nan_a, nan_e = res.nan_a & unmasked, res.nan_e & unmasked
+        stats.nan_only_actual += int(np.count_nonzero(nan_a & ~nan_e))
+        stats.nan_only_expected += int(np.count_nonzero(nan_e & ~nan_a))
+        stats.nonfinite_other += int(
+            np.count_nonzero(unmasked & ~res.finite & ~(res.nan_a ^ res.nan_e))
+        )
         if stats.first_failure is None:
             stats.first_failure = _unravel(start + int(idx[0]), shape)
         for i in idx[: max(0, EXAMPLES - len(stats.examples))]:
             stats.examples.append((_unravel(start + int(i), shape), ac[i], ec[i]))
-        ff = fail & res.finite & unmasked
-        if not ff.any():
+        sel = np.flatnonzero(res.finite & unmasked)
+        if sel.size == 0:
             continue
-        fidx = np.flatnonzero(ff)
-        d, t, mag = res.d[fidx], res.t[fidx], res.mag[fidx]
+        fidx = idx[sel]
+        d, t, mag = res.d[sel], res.t[sel], res.mag[sel]
         if plan.lossy and not plan.int_exact and plan.work.kind == "f":
             # a 64-bit integer against a float: the float64 differences may be off
             d, mag = d.copy(), mag.copy()
