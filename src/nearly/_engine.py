@@ -160,8 +160,9 @@ def _chunk_rule(
     need_detail: bool,
     *,
     cheap: bool = True,
-) -> _Chunk | None:
-    """The failing elements of one chunk, or None when every element certainly passes."""
+) -> _Chunk | _Open | None:
+    """The failing elements of one chunk, or None when every element certainly passes, or
+    the few elements a cheap test left open (to be decided with those of other chunks)."""
     work, lossy = plan.work, plan.lossy
     plain = transform is None and mac is None
     cheap = cheap and rc is None and tc is None and mac is None
@@ -185,7 +186,7 @@ def _chunk_rule(
             return None
         rest = np.flatnonzero(~clear)
         if rest.size <= ac.size // 4:
-            return _decide_subset(ac, ec, rest, rule, plan, transform, need_detail)
+            return _Open(rest)
     with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
         aw = ac.astype(work)
         ew = ec.astype(work)
@@ -197,7 +198,7 @@ def _chunk_rule(
                 return None
             rest = np.flatnonzero(~clear)
             if rest.size <= ac.size // 4:
-                return _decide_subset(ac, ec, rest, rule, plan, transform, need_detail)
+                return _Open(rest)
         nan_a = np.isnan(aw)
         nan_e = np.isnan(ew)
         finite = np.isfinite(aw) & np.isfinite(ew)
@@ -270,23 +271,85 @@ def _chunk_rule(
     return _Chunk(idx, d[idx], t[idx], mag[idx], finite[idx], nan_a[idx], nan_e[idx])
 
 
-def _decide_subset(
-    ac: Array,
-    ec: Array,
-    rest: Array,
+@dataclass
+class _Open:
+    """Positions in a chunk that a cheap test could not settle (all others passed)."""
+
+    rest: Array
+
+
+@dataclass
+class _Found:
+    """Failing elements of a stretch of the inputs: their flat positions (ascending), their
+    values, what the rule saw at each (``res``), and for masked inputs how many positions
+    of the stretch have different masks and which failing elements neither side masks."""
+
+    pos: Array
+    a: Array
+    e: Array
+    res: _Chunk
+    mask_differs: int = 0
+    unmasked: Array | None = None
+
+
+def _scan(
+    a: Array,
+    e: Array,
     rule: Rule,
     plan: _Plan,
+    masks: tuple[Array, Array] | None,
     transform: Callable[[Array], Array] | None,
     need_detail: bool,
-) -> _Chunk | None:
-    """Run the full rule on the elements ``rest`` of a chunk only (a cheap test settled the
-    others as passing); positions come back relative to the whole chunk."""
-    sub = _chunk_rule(
-        ac[rest], ec[rest], None, None, None, None, rule, plan, transform, need_detail, cheap=False
-    )
-    if sub is not None:
-        sub.idx = rest[sub.idx]
-    return sub
+    batch: int = CHUNK,
+) -> Iterator[_Found]:
+    """Apply the rule chunk by chunk and yield the failing elements in order of position.
+
+    Elements left open by a chunk's cheap test are gathered across chunks and decided once
+    ``batch`` of them are waiting, so a sparse failure costs a few large operations instead
+    of dozens of tiny ones per chunk (``batch=1``: decide them at once, to stop early)."""
+    ma, me = masks if masks is not None else (None, None)
+    pos: list[Array] = []
+    va: list[Array] = []
+    ve: list[Array] = []
+
+    def flush() -> Iterator[_Found]:
+        if not pos:
+            return
+        p, x, y = (np.concatenate(v) for v in (pos, va, ve))
+        for v in (pos, va, ve):
+            v.clear()
+        res = _chunk_rule(
+            x, y, None, None, None, None, rule, plan, transform, need_detail, cheap=False
+        )
+        assert not isinstance(res, _Open)
+        if res is not None and res.idx.size:
+            yield _Found(p[res.idx], x[res.idx], y[res.idx], res)
+
+    pending = 0
+    for start, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, plan.rt, plan.at, ma, me]):
+        assert ac is not None and ec is not None
+        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, plan, transform, need_detail)
+        if res is None:
+            continue
+        if isinstance(res, _Open):
+            pos.append(start + res.rest)
+            va.append(ac[res.rest])
+            ve.append(ec[res.rest])
+            pending += res.rest.size
+            if pending >= batch:
+                yield from flush()
+                pending = 0
+            continue
+        yield from flush()
+        pending = 0
+        if res.idx.size == 0:
+            continue
+        found = _Found(start + res.idx, ac[res.idx], ec[res.idx], res)
+        if mac is not None and mec is not None:
+            found.mask_differs = int(np.count_nonzero(mac ^ mec))
+            found.unmasked = ~(mac[res.idx] | mec[res.idx])
+        yield found
+    yield from flush()
 
 
 def _exact_element(a: Any, e: Any, rule: Rule, r_i: Any, t_i: Any, cplx: bool) -> bool:
@@ -459,14 +522,9 @@ def _settle_pure_atol(
 def failure_mask(a: Array, e: Array, rule: Rule) -> Array:
     """Which elements of two same-shaped arrays break ``rule``, decided exactly (a boolean
     array of their shape). For the few elements a graph backend hands to the host."""
-    plan = _prepare(a, e, rule)
     out = np.zeros(a.size, dtype=bool)
-    for start, (ac, ec, rc, tc) in _chunks([a, e, plan.rt, plan.at]):
-        assert ac is not None
-        assert ec is not None
-        res = _chunk_rule(ac, ec, rc, tc, None, None, rule, plan, None, False)
-        if res is not None:
-            out[start + res.idx] = True
+    for found in _scan(a, e, rule, _prepare(a, e, rule), None, None, False):
+        out[found.pos] = True
     return out.reshape(a.shape)
 
 
@@ -494,17 +552,12 @@ def count_failures(
     ``transform`` is applied to each chunk of ``a`` (in the work dtype) first; diagnoses use
     it to ask "would they match after ...?". ``limit`` stops counting early.
     """
-    plan = _prepare(a, e, rule)
-    ma, me = masks if masks is not None else (None, None)
     failed = 0
-    for _, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, plan.rt, plan.at, ma, me]):
-        assert ac is not None
-        assert ec is not None
-        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, plan, transform, False)
-        if res is not None:
-            failed += int(res.idx.size)
-            if limit is not None and failed >= limit:
-                return failed
+    batch = CHUNK if limit is None else 1
+    for found in _scan(a, e, rule, _prepare(a, e, rule), masks, transform, False, batch):
+        failed += int(found.pos.size)
+        if limit is not None and failed >= limit:
+            break
     return failed
 
 
@@ -527,27 +580,16 @@ def measure(
 ) -> ValueStats:
     """Counts, worst differences and examples of the failing elements of two arrays."""
     plan = _prepare(a, e, rule)
-    ma, me = masks if masks is not None else (None, None)
     shape = a.shape
     stats = ValueStats(total=int(a.size))
     fam_ulp = _dtypes.family(rule.ulp_dtype)
-    for start, (ac, ec, rc, tc, mac, mec) in _chunks([a, e, plan.rt, plan.at, ma, me]):
-        assert ac is not None
-        assert ec is not None
-        res = _chunk_rule(ac, ec, rc, tc, mac, mec, rule, plan, None, True)
-        if res is None:
-            continue
-        idx = res.idx
-        if idx.size == 0:
-            continue
-        stats.failed += int(idx.size)
+    for found in _scan(a, e, rule, plan, masks, None, True):
+        res, pos, va, ve = found.res, found.pos, found.a, found.e
+        stats.failed += int(pos.size)
         assert res.nan_a is not None and res.nan_e is not None and res.finite is not None
         assert res.d is not None and res.t is not None and res.mag is not None
-        if mac is not None and mec is not None:
-            stats.mask_differs += int(np.count_nonzero(mac ^ mec))
-            unmasked = ~(mac[idx] | mec[idx])
-        else:
-            unmasked = np.ones(idx.shape, dtype=bool)
+        stats.mask_differs += found.mask_differs
+        unmasked = np.ones(pos.shape, dtype=bool) if found.unmasked is None else found.unmasked
         nan_a, nan_e = res.nan_a & unmasked, res.nan_e & unmasked
         stats.nan_only_actual += int(np.count_nonzero(nan_a & ~nan_e))
         stats.nan_only_expected += int(np.count_nonzero(nan_e & ~nan_a))
@@ -555,43 +597,40 @@ def measure(
             np.count_nonzero(unmasked & ~res.finite & ~(res.nan_a ^ res.nan_e))
         )
         if stats.first_failure is None:
-            stats.first_failure = _unravel(start + int(idx[0]), shape)
-        for i in idx[: max(0, EXAMPLES - len(stats.examples))]:
-            stats.examples.append((_unravel(start + int(i), shape), ac[i], ec[i]))
+            stats.first_failure = _unravel(int(pos[0]), shape)
+        for k in range(min(pos.size, max(0, EXAMPLES - len(stats.examples)))):
+            stats.examples.append((_unravel(int(pos[k]), shape), va[k], ve[k]))
         sel = np.flatnonzero(res.finite & unmasked)
         if sel.size == 0:
             continue
-        fidx = idx[sel]
+        fpos, fa, fe = pos[sel], va[sel], ve[sel]
         d, t, mag = res.d[sel], res.t[sel], res.mag[sel]
         if plan.lossy and not plan.int_exact and plan.work.kind == "f":
             # a 64-bit integer against a float: the float64 differences may be off
             d, mag = d.copy(), mag.copy()
             with np.errstate(invalid="ignore"):
-                big = (np.abs(ac[fidx].astype(np.float64)) >= 2.0**53) | (mag >= 2.0**53)
-            for k in np.flatnonzero(big):
-                i = fidx[k]
-                fa_, fe_ = as_fraction(ac[i]), as_fraction(ec[i])
-                d[k], mag[k] = float(abs(fa_ - fe_)), float(abs(fe_))
+                big = (np.abs(fa.astype(np.float64)) >= 2.0**53) | (mag >= 2.0**53)
+            for i in np.flatnonzero(big):
+                fa_, fe_ = as_fraction(fa[i]), as_fraction(fe[i])
+                d[i], mag[i] = float(abs(fa_ - fe_)), float(abs(fe_))
         j = int(np.argmax(d))
         if _better(stats.worst_abs, float(d[j])):
-            stats.worst_abs = Extreme(
-                float(d[j]), _unravel(start + int(fidx[j]), shape), float(t[j])
-            )
+            stats.worst_abs = Extreme(float(d[j]), _unravel(int(fpos[j]), shape), float(t[j]))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             rel = np.where(mag > 0, d / mag, np.inf)
             rel_allowed = np.where(mag > 0, t / mag, np.inf)
         j = int(np.argmax(rel))
         if _better(stats.worst_rel, float(rel[j])):
             stats.worst_rel = Extreme(
-                float(rel[j]), _unravel(start + int(fidx[j]), shape), float(rel_allowed[j])
+                float(rel[j]), _unravel(int(fpos[j]), shape), float(rel_allowed[j])
             )
         if fam_ulp in ("float", "complex"):
-            ud = _dtypes.ulp_distance(ac[fidx], ec[fidx], rule.ulp_dtype)
+            ud = _dtypes.ulp_distance(fa, fe, rule.ulp_dtype)
             j = int(np.nanargmax(ud)) if not np.all(np.isnan(ud)) else 0
             if _better(stats.worst_ulps, float(ud[j])):
                 stats.worst_ulps = Extreme(
                     float(ud[j]),
-                    _unravel(start + int(fidx[j]), shape),
+                    _unravel(int(fpos[j]), shape),
                     None if rule.ulps is None else float(rule.ulps),
                 )
     return stats
