@@ -347,3 +347,75 @@ def test_diagnoses_report_every_failing_leaf() -> None:
     assert "offset" in hints["['off']"]
     assert "sign" in hints["['neg']"]
     assert "transposed" in hints["['T']"]
+
+
+# ------------------------------------------------------------------ many small leaves
+
+
+def _small_leaves(n: int, seed: int) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
+    """n small leaves of mixed dtypes and shapes, some identical, some close, some failing,
+    with a structure difference and a non-array leaf among them."""
+    rng = np.random.default_rng(seed)
+    expected: dict[str, Any] = {}
+    actual: dict[str, Any] = {}
+    failing: set[str] = set()
+    dtypes = [np.float64, np.float32, np.float16, np.int32]
+    for i in range(n):
+        key = f"k{i:05d}"
+        dt = dtypes[i % len(dtypes)]
+        e = (rng.standard_normal(int(rng.integers(0, 6))) * 10).astype(dt)
+        a = e.copy()
+        kind = rng.integers(0, 10)
+        if kind < 4 and e.size and e.dtype.kind == "f":  # close: one ULP away
+            a = np.nextafter(e, dt(np.inf))
+        elif kind == 4 and e.size:  # failing
+            a[int(rng.integers(0, e.size))] += dt(3)
+            failing.add(key)
+        elif kind == 5 and e.size and e.dtype.kind == "f":  # NaN in the same place passes
+            a[0] = e[0] = np.nan
+        expected[key] = e
+        actual[key] = a
+    expected["k00003"] = [1, 2]
+    actual["k00003"] = [1, 2, 3]  # a structure difference in the middle
+    failing.add("k00003")
+    return actual, expected, failing
+
+
+@pytest.mark.parametrize("flush", [None, 7], ids=["one-batch", "many-batches"])
+def test_many_small_leaves_report_what_one_by_one_reports(
+    flush: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nearly import _compare
+
+    if flush is not None:
+        monkeypatch.setattr(_compare._SmallLeaves, "FLUSH", flush)
+    actual, expected, failing = _small_leaves(400, seed=3)
+    result = nearly.compare(actual, expected, rtol=1e-3)
+    assert {m.path.strip("[]'") for m in result.mismatches} == failing
+    # each leaf on its own gives the same findings, in walk order
+    one_by_one = [
+        m
+        for key in sorted(actual)
+        for m in nearly.compare({key: actual[key]}, {key: expected[key]}, rtol=1e-3).mismatches
+    ]
+    assert [m.to_dict() for m in result.mismatches] == [m.to_dict() for m in one_by_one]
+    with pytest.raises(nearly.NotClose) as info:
+        nearly.assert_close(actual, expected, rtol=1e-3)
+    # assert_close decides the small leaves jointly: the same findings again
+    assert [m.to_dict() for m in info.value.comparison.mismatches] == [
+        m.to_dict() for m in result.mismatches
+    ]
+    assert info.value.comparison.leaves == result.leaves == len(actual) + 1
+
+
+def test_many_small_leaves_exact_and_nan_rules() -> None:
+    e = {f"k{i}": np.array([np.nan, float(i)]) for i in range(50)}
+    a = {k: v.copy() for k, v in e.items()}
+    assert nearly.compare(a, e).ok
+    assert len(nearly.compare(a, e, equal_nan=False).mismatches) == 50
+    a["k7"][1] = np.nextafter(a["k7"][1], np.inf)
+    assert nearly.compare(a, e).ok
+    (m,) = nearly.compare(a, e, ulps=0, atol=0, rtol=0).mismatches
+    assert m.path == "['k7']"
+    with pytest.raises(nearly.NotClose):
+        nearly.assert_equal(a, e)

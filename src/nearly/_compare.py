@@ -56,8 +56,9 @@ Array = np.ndarray[Any, Any]
 
 def run(actual: Any, expected: Any, options: Options) -> Comparison:
     """Compare two nested structures; every failing leaf becomes one Mismatch."""
-    mismatches: list[Mismatch] = []
-    notes: list[Note] = []
+    # findings per event, in walk order; small leaves wait in `batch` for a joint verdict
+    slots: list[tuple[list[Mismatch], list[Note]]] = []
+    batch = _SmallLeaves(options, slots)
     leaves = 0
     for event in walk(
         actual,
@@ -68,24 +69,90 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
     ):
         if isinstance(event, LeafPair):
             leaves += 1
-            found, leaf_notes = compare_leaves(event, options)
-            mismatches.extend(found)
-            notes.extend(leaf_notes)
+            if not batch.take(event):
+                slots.append(compare_leaves(event, options))
         elif isinstance(event, StructureDiff):
             kind: Kind = "type" if event.kind == "type" else "structure"
-            mismatches.append(
-                Mismatch(
-                    format_path(event.path),
-                    kind,
-                    event.detail,
-                    actual=Side(event.actual_type),
-                    expected=Side(event.expected_type),
-                    hints=_structure_hints(event),
-                )
+            mismatch = Mismatch(
+                format_path(event.path),
+                kind,
+                event.detail,
+                actual=Side(event.actual_type),
+                expected=Side(event.expected_type),
+                hints=_structure_hints(event),
             )
+            slots.append(([mismatch], []))
         elif isinstance(event, TypeNote):
-            notes.append(Note(format_path(event.path), event.text))
+            slots.append(([], [Note(format_path(event.path), event.text)]))
+    batch.flush()
+    mismatches = [m for found, _ in slots for m in found]
+    notes = [n for _, leaf_notes in slots for n in leaf_notes]
     return Comparison(mismatches, notes, leaves, check="equal" if options.exact else "close")
+
+
+class _SmallLeaves:
+    """Many small leaves, decided together: plain NumPy arrays of one dtype and shape on both
+    sides are settled at once when identical; otherwise they wait, grouped by dtype, and one
+    engine run over all of a group's values gives the verdict. Only leaves that fail (or whose
+    findings need more than a verdict) take the full path, one by one."""
+
+    SMALL = 4096  # elements per leaf
+    FLUSH = 1 << 20  # elements waiting in a group
+
+    def __init__(self, options: Options, slots: list[tuple[list[Mismatch], list[Note]]]) -> None:
+        t = options.tolerance
+        # per-element tolerances must be checked against each leaf's shape, identical or not
+        self.on = t is None or (t.rtol_exact is not None and t.atol_exact is not None)
+        # passing leaves that differ get a note when describe_passing: a verdict is not enough
+        self.joint = not options.describe_passing
+        self.options = options
+        self.slots = slots
+        self.groups: dict[np.dtype[Any], list[tuple[int, LeafPair]]] = {}
+        self.sizes: dict[np.dtype[Any], int] = {}
+
+    def take(self, event: LeafPair) -> bool:
+        """Whether ``event`` is settled here (identical) or waits here for a joint verdict."""
+        a, e = event.actual, event.expected
+        if not (
+            self.on
+            and type(a) is np.ndarray
+            and type(e) is np.ndarray
+            and event.container_note is None
+            and a.dtype == e.dtype
+            and a.shape == e.shape
+            and a.size <= self.SMALL
+            and a.dtype.kind in _FAST_KINDS
+        ):
+            return False
+        if bool((a == e).all()):
+            return True
+        if not self.joint or a.dtype.kind != "f" or _dtypes.is_ml_dtype(a.dtype):
+            return False
+        self.groups.setdefault(a.dtype, []).append((len(self.slots), event))
+        self.slots.append(([], []))
+        size = self.sizes[a.dtype] = self.sizes.get(a.dtype, 0) + a.size
+        if size >= self.FLUSH:
+            self._decide(a.dtype)
+        return True
+
+    def flush(self) -> None:
+        for dtype in list(self.groups):
+            self._decide(dtype)
+
+    def _decide(self, dtype: np.dtype[Any]) -> None:
+        waiting = self.groups.pop(dtype)
+        self.sizes.pop(dtype)
+        a = np.concatenate([ev.actual.reshape(-1) for _, ev in waiting])
+        e = np.concatenate([ev.expected.reshape(-1) for _, ev in waiting])
+        rule = rule_for(dtype, dtype, a.shape, self.options, "")
+        if count_failures(a, e, rule, limit=1) == 0:
+            return
+        sizes = [ev.actual.size for _, ev in waiting]
+        starts = np.cumsum([0, *sizes[:-1]])
+        failed = np.logical_or.reduceat(failure_mask(a, e, rule), starts)
+        for (slot, event), bad in zip(waiting, failed, strict=True):
+            if bad:
+                self.slots[slot] = compare_leaves(event, self.options)
 
 
 def _structure_hints(event: StructureDiff) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -419,9 +420,9 @@ def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
     scalar = rt is None and at is None and rule.rtol_exact is not None and not rule.exact_only
     native_float = a.dtype.kind == "f" and not _dtypes.is_ml_dtype(a.dtype)
     if scalar and a.dtype == e.dtype and native_float:
-        own_rtol, own_atol = _shrunken(rule, a.dtype)
+        own_rtol, own_atol = _shrunken(rule.rtol_exact, rule.atol_exact, a.dtype)
     if scalar and work == np.dtype(np.float64) and not lossy:
-        work_rtol, work_atol = _shrunken(rule, work)
+        work_rtol, work_atol = _shrunken(rule.rtol_exact, rule.atol_exact, work)
     return _Plan(
         work,
         lossy,
@@ -438,7 +439,8 @@ def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
     )
 
 
-def _shrunken(rule: Rule, dt: np.dtype[Any]) -> tuple[Any, Any]:
+@lru_cache(maxsize=256)
+def _shrunken(rtol: Fraction, atol: Fraction, dt: np.dtype[Any]) -> tuple[Any, Any]:
     """rtol·(1 − 32u) and atol·(1 − 32u) − 4·s, rounded down into ``dt`` (s: its smallest
     subnormal). With these, ``fl(|a − e|) <= fl(|e|·rtol' + atol')`` computed in ``dt``
     implies ``|a − e| <= atol + rtol·|e|`` exactly: each of the four roundings moves a side by
@@ -446,7 +448,6 @@ def _shrunken(rule: Rule, dt: np.dtype[Any]) -> tuple[Any, Any]:
     fi = np.finfo(dt)
     u = float(fi.eps) / 2
     s = float(fi.smallest_subnormal)
-    assert rule.rtol_exact is not None and rule.atol_exact is not None
 
     def down(x: Fraction) -> Any:
         # beyond the dtype's range the largest finite value stands in (smaller is safe)
@@ -456,8 +457,8 @@ def _shrunken(rule: Rule, dt: np.dtype[Any]) -> tuple[Any, Any]:
         return v
 
     margin = Fraction(1) - 32 * Fraction(u)
-    r = down(rule.rtol_exact * margin) if rule.rtol_exact > 0 else dt.type(0)
-    a_exact = rule.atol_exact * margin - 4 * Fraction(s)
+    r = down(rtol * margin) if rtol > 0 else dt.type(0)
+    a_exact = atol * margin - 4 * Fraction(s)
     a = down(a_exact) if a_exact > 0 else dt.type(-s)
     return r, a
 
