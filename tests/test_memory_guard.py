@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import nearly
+from frameworks import convert
 from nearly._engine import CHUNK
 
 N = 10_000_000  # 40 MB per float32 input
@@ -61,3 +62,13 @@ def test_strided_and_mixed_dtype_inputs_stay_flat(
     b = close.reshape(1000, -1)[:, ::2]  # non-contiguous view
     c = a.reshape(1000, -1)[:, ::2].astype(np.float64)
     assert _peak(lambda: nearly.compare(b, c)) < LIMIT
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_framework_host_tensors_are_read_in_place(
+    framework: str, arrays: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> None:
+    """CPU tensors are read through views of their buffers: no copy of either input."""
+    a, close, _ = arrays
+    ta, tc = convert(framework, a), convert(framework, close)
+    assert _peak(lambda: nearly.assert_close(ta, tc)) < LIMIT

@@ -50,11 +50,23 @@ def _eager_leaf(obj: Any, tensor: tf.Tensor, name: str) -> Leaf:
     if NATIVE_ON_CPU or "CPU" not in device.upper():
         stand_in = np.broadcast_to(np.zeros((), numpy_dtype(tensor)), tuple(tensor.shape))
         return Leaf(tensor, "array", name, stand_in, device=device, native=True)
-    return Leaf(obj, "array", name, tensor.numpy(), device=device)
+    return Leaf(obj, "array", name, _host_view(tensor), device=device)
+
+
+def _host_view(tensor: tf.Tensor) -> np.ndarray[Any, Any]:
+    """A read-only NumPy view of a host tensor's buffer. ``Tensor.numpy()`` copies (so
+    that writing to the result cannot change the tensor); nearly only reads, and a copy
+    of a large tensor costs more than the comparison."""
+    view = getattr(tensor, "_numpy", None)
+    arr = np.asarray(view() if callable(view) else tensor.numpy())
+    if arr.flags.writeable:
+        arr = arr.view()
+        arr.flags.writeable = False
+    return arr
 
 
 def host_array(obj: Any) -> np.ndarray[Any, Any]:
-    return np.asarray(as_tensor(obj).numpy())
+    return _host_view(as_tensor(obj))
 
 
 def to_leaf(obj: Any) -> Leaf | None:
