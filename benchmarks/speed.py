@@ -681,11 +681,34 @@ def nested_table(results: dict[tuple[Any, ...], dict[str, Any]]) -> str:
     return table(header, rows)
 
 
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(float(part)) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes such as 1e6,1e8, got {text!r}") from None
+    if any(n < PRIME_SIZE for n in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be at least {PRIME_SIZE}")
+    return sizes
+
+
+def _dtypes(text: str) -> list[str]:
+    names = text.split(",")
+    unknown = [n for n in names if n not in DTYPES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown dtype(s) {unknown}; choose from {DTYPES}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="1e4..1e6, float32, 3 repeats")
     mode.add_argument("--full", action="store_true", help="add 1e8 elements")
+    parser.add_argument(
+        "--sizes", type=_sizes, help="comma-separated element counts, e.g. 1e8 (overrides the mode)"
+    )
+    parser.add_argument("--dtypes", type=_dtypes, help=f"comma-separated, from {','.join(DTYPES)}")
+    parser.add_argument("--no-nested", action="store_true", help="skip the 10,000-leaf cases")
     parser.add_argument("--repeats", type=int, help="timed repeats per case (default 5)")
     parser.add_argument("--out", default="speed.json", help="JSON file (default speed.json)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per case")
@@ -694,8 +717,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.zygote:
         zygote(args.zygote)
         return
-    sizes = QUICK_SIZES if args.quick else FULL_SIZES if args.full else SIZES
-    dtypes = ["float32"] if args.quick else DTYPES
+    sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES if args.full else SIZES)
+    dtypes = args.dtypes or (["float32"] if args.quick else DTYPES)
     repeats = args.repeats or (3 if args.quick else 5)
     notes = []
     have_chex = importlib.util.find_spec("chex") is not None
@@ -728,7 +751,7 @@ def main(argv: list[str] | None = None) -> None:
                     spec = {"group": "array", "tool": t.key, "size": size, "dtype": dtype}
                     spec.update(base, input=kind, traced=t.traced)
                     cases.append((("array", t.key, size, dtype, kind), t, spec))
-    for kind in NESTED_INPUTS:
+    for kind in [] if args.no_nested else NESTED_INPUTS:
         for t in NESTED_TOOLS:
             spec = {"group": "nested", "tool": t.key, "input": kind, "traced": t.traced, **base}
             cases.append((("nested", t.key, kind), t, spec))
@@ -820,10 +843,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
             mem_md,
             "",
-            "## " + nested_title,
-            "",
-            nested_md,
-            "",
+            *([] if args.no_nested else ["## " + nested_title, "", nested_md, ""]),
             "## Notes",
             "",
             *(f"- {n}" for n in notes or ["none"]),
