@@ -34,8 +34,21 @@ def _num_any(x: Any) -> str:
     return _num(z.real) if z.imag == 0 else f"({_num(z.real)}{z.imag:+.6g}j)"
 
 
+#: a diagnosis is first tried on this many elements spread over the arrays
+SAMPLE = 256
+
+
 def _passes(a: Array, e: Array, rule: Rule, **kw: Any) -> bool:
+    """Whether ``a`` and ``e`` pass ``rule`` (after the transform in ``kw``). Most guesses
+    are wrong, so a sample of elements spread over the arrays is tried first: a miss there
+    costs microseconds instead of a pass over the data."""
     try:
+        scalar = rule.rtol_exact is not None and rule.atol_exact is not None
+        if scalar and a.shape == e.shape and a.size > 4 * SAMPLE:
+            flat = np.linspace(0, a.size - 1, SAMPLE).astype(np.intp)
+            at = np.unravel_index(flat, a.shape)
+            if count_failures(a[at], e[at], rule, limit=1, **kw):
+                return False
         return count_failures(a, e, rule, limit=1, **kw) == 0
     except (ValueError, TypeError, FloatingPointError):  # a transform that does not apply
         return False
