@@ -69,8 +69,9 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
     ):
         if isinstance(event, LeafPair):
             leaves += 1
-            if not batch.take(event):
-                slots.append(compare_leaves(event, options))
+            pending = batch.take(event)
+            if pending is not None:
+                slots.append(_compare(event.path, *pending, options, event.container_note))
         elif isinstance(event, StructureDiff):
             kind: Kind = "type" if event.kind == "type" else "structure"
             mismatch = Mismatch(
@@ -91,10 +92,10 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
 
 
 class _SmallLeaves:
-    """Many small leaves, decided together: plain NumPy arrays of one dtype and shape on both
-    sides are settled at once when identical; otherwise they wait, grouped by dtype, and one
-    engine run over all of a group's values gives the verdict. Only leaves that fail (or whose
-    findings need more than a verdict) take the full path, one by one."""
+    """Many small leaves, decided together. Host arrays of one type, dtype and shape on both
+    sides (NumPy arrays, CPU tensors, Python numbers) are settled at once when identical;
+    otherwise they wait, grouped by dtype, and one engine run over all of a group's values
+    gives the verdict. Only leaves that fail take the full path, one by one."""
 
     SMALL = 4096  # elements per leaf
     FLUSH = 1 << 20  # elements waiting in a group
@@ -107,33 +108,31 @@ class _SmallLeaves:
         self.joint = not options.describe_passing
         self.options = options
         self.slots = slots
-        self.groups: dict[np.dtype[Any], list[tuple[int, LeafPair]]] = {}
+        self.groups: dict[np.dtype[Any], list[tuple[int, Leaf, Leaf, LeafPair]]] = {}
         self.sizes: dict[np.dtype[Any], int] = {}
 
-    def take(self, event: LeafPair) -> bool:
-        """Whether ``event`` is settled here (identical) or waits here for a joint verdict."""
+    def take(self, event: LeafPair) -> tuple[Leaf, Leaf] | None:
+        """None when the pair is settled here (identical) or waits here for a joint verdict;
+        otherwise its two leaves, for the full path."""
         a, e = event.actual, event.expected
-        if not (
-            self.on
-            and type(a) is np.ndarray
-            and type(e) is np.ndarray
-            and event.container_note is None
-            and a.dtype == e.dtype
-            and a.shape == e.shape
-            and a.size <= self.SMALL
-            and a.dtype.kind in _FAST_KINDS
-        ):
-            return False
-        if bool((a == e).all()):
-            return True
-        if not self.joint or a.dtype.kind != "f" or _dtypes.is_ml_dtype(a.dtype):
-            return False
-        self.groups.setdefault(a.dtype, []).append((len(self.slots), event))
+        # the commonest leaves, decided without building leaf records when identical
+        plain_numpy = type(a) is np.ndarray and type(e) is np.ndarray
+        settled = plain_numpy and self.on and event.container_note is None and _small(a, e)
+        if settled and (a == e).all():
+            return None
+        la, le = to_leaf(a), to_leaf(e)
+        if not (self.on and self.joint and event.container_note is None and _plain(la, le)):
+            return la, le
+        x, y = la.array, le.array
+        assert x is not None and y is not None
+        if not (_small(x, y) and x.dtype.kind == "f" and not _dtypes.is_ml_dtype(x.dtype)):
+            return la, le
+        self.groups.setdefault(x.dtype, []).append((len(self.slots), la, le, event))
         self.slots.append(([], []))
-        size = self.sizes[a.dtype] = self.sizes.get(a.dtype, 0) + a.size
+        size = self.sizes[x.dtype] = self.sizes.get(x.dtype, 0) + x.size
         if size >= self.FLUSH:
-            self._decide(a.dtype)
-        return True
+            self._decide(x.dtype)
+        return None
 
     def flush(self) -> None:
         for dtype in list(self.groups):
@@ -142,17 +141,17 @@ class _SmallLeaves:
     def _decide(self, dtype: np.dtype[Any]) -> None:
         waiting = self.groups.pop(dtype)
         self.sizes.pop(dtype)
-        a = np.concatenate([ev.actual.reshape(-1) for _, ev in waiting])
-        e = np.concatenate([ev.expected.reshape(-1) for _, ev in waiting])
+        arrays = [(la.array, le.array) for _, la, le, _ in waiting]
+        a = np.concatenate([x.reshape(-1) for x, _ in arrays])  # type: ignore[union-attr]
+        e = np.concatenate([y.reshape(-1) for _, y in arrays])  # type: ignore[union-attr]
         rule = rule_for(dtype, dtype, a.shape, self.options, "")
         if count_failures(a, e, rule, limit=1) == 0:
             return
-        sizes = [ev.actual.size for _, ev in waiting]
-        starts = np.cumsum([0, *sizes[:-1]])
+        starts = np.cumsum([0, *(x.size for x, _ in arrays[:-1])])  # type: ignore[union-attr]
         failed = np.logical_or.reduceat(failure_mask(a, e, rule), starts)
-        for (slot, event), bad in zip(waiting, failed, strict=True):
+        for (slot, la, le, event), bad in zip(waiting, failed, strict=True):
             if bad:
-                self.slots[slot] = compare_leaves(event, self.options)
+                self.slots[slot] = _compare(event.path, la, le, self.options, None)
 
 
 def _structure_hints(event: StructureDiff) -> list[str]:
@@ -186,7 +185,8 @@ def _examples(stats: ValueStats) -> list[Example]:
 
 def compare_leaves(pair: LeafPair, options: Options) -> tuple[list[Mismatch], list[Note]]:
     """One Mismatch per failing leaf (several for a structured array), plus notes."""
-    return _compare(pair.path, pair.actual, pair.expected, options, pair.container_note)
+    la, le = to_leaf(pair.actual), to_leaf(pair.expected)
+    return _compare(pair.path, la, le, options, pair.container_note)
 
 
 _NUMERIC = frozenset({"bool", "int", "float", "complex"})
@@ -222,9 +222,8 @@ class _Pair:
 
 
 def _compare(
-    path: Path, actual: Any, expected: Any, options: Options, container_note: str | None
+    path: Path, la: Leaf, le: Leaf, options: Options, container_note: str | None
 ) -> tuple[list[Mismatch], list[Note]]:
-    la, le = to_leaf(actual), to_leaf(expected)
     t = options.tolerance
     per_element = t is not None and (t.rtol_exact is None or t.atol_exact is None)
     if container_note is None and not per_element and _identical_small(la, le):
@@ -296,24 +295,37 @@ def _compare_symbolic(p: _Pair) -> Mismatch | None:
 _FAST_KINDS = frozenset("fiub")
 
 
+def _small(a: Array, e: Array) -> bool:
+    """Two small arrays of one dtype and shape, of numbers or bools."""
+    return (
+        a.dtype == e.dtype
+        and a.shape == e.shape
+        and a.size <= _SmallLeaves.SMALL
+        and a.dtype.kind in _FAST_KINDS
+    )
+
+
+def _plain(la: Leaf, le: Leaf) -> bool:
+    """Two leaves of one type whose values are plain host arrays (no device, mask or meta
+    tensor to account for)."""
+    return (
+        la.kind == le.kind == "array"
+        and la.array is not None
+        and le.array is not None
+        and type(la.obj) is type(le.obj)
+        and not (la.native or le.native or la.meta or le.meta)
+        and la.mask is None
+        and le.mask is None
+    )
+
+
 def _identical_small(la: Leaf, le: Leaf) -> bool:
     """The common case of many small leaves, settled before any other work: two host arrays
     of one type, dtype and shape whose elements are all equal (NaN makes this False, and the
     full path then decides)."""
     a, e = la.array, le.array
     return (
-        a is not None
-        and e is not None
-        and a.size <= 4096
-        and la.kind == le.kind == "array"
-        and type(la.obj) is type(le.obj)
-        and a.dtype == e.dtype
-        and a.shape == e.shape
-        and a.dtype.kind in _FAST_KINDS
-        and not (la.native or le.native or la.meta or le.meta)
-        and la.mask is None
-        and le.mask is None
-        and bool((a == e).all())
+        _plain(la, le) and a is not None and e is not None and _small(a, e) and bool((a == e).all())
     )
 
 
@@ -686,7 +698,9 @@ def _compare_fields(path: Path, a: Array, e: Array, p: _Pair) -> tuple[list[Mism
     notes = p.notes
     for name in ne:
         if name in na:
-            sub, sub_notes = _compare((*path, ("field", name)), a[name], e[name], p.options, None)
+            sub, sub_notes = _compare(
+                (*path, ("field", name)), to_leaf(a[name]), to_leaf(e[name]), p.options, None
+            )
             found.extend(sub)
             notes.extend(sub_notes)
     return found, notes

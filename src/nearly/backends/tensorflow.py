@@ -217,11 +217,15 @@ def assert_close_in_graph(
     refuse_xla(check)
     a, e = as_tensor(actual), as_tensor(expected)
     path = _fmt_path(where)
-    tf.debugging.assert_equal(
+    same_shape = tf.debugging.assert_equal(
         tf.shape(a, out_type=tf.int64),
         tf.shape(e, out_type=tf.int64),
         message=f"nearly: {path}: shapes differ",
     )
+    # the value ops must wait for the shape check: run side by side, an element-wise op on
+    # mismatched shapes could fail first, with TensorFlow's message instead of ours
+    with tf.control_dependencies([] if same_shape is None else [same_shape]):
+        a, e = tf.identity(a), tf.identity(e)
     # work on flat views (0-d included); indices are unravelled for the message
     shape = tf.shape(a, out_type=tf.int64)
     a, e = tf.reshape(a, [-1]), tf.reshape(e, [-1])
