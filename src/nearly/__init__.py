@@ -11,6 +11,8 @@ tolerances that mean something::
 time one of their values is seen.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from nearly import stats, tol
 from nearly._result import Comparison, Mismatch
 from nearly.checks import (
@@ -26,9 +28,13 @@ from nearly.checks import (
 from nearly.errors import BadSums, CheckFailed, NotClose, NotFinite, NotStandardized, OutOfRange
 from nearly.tol import Tolerance
 
+if _TYPE_CHECKING:
+    from nearly._audit import AuditReport, audit
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditReport",
     "BadSums",
     "CheckFailed",
     "Comparison",
@@ -45,8 +51,26 @@ __all__ = [
     "assert_in_range",
     "assert_standardized",
     "assert_sums_to",
+    "audit",
     "compare",
     "explain",
     "stats",
     "tol",
 ]
+
+# The audit is a feature on top of the core: loaded on first use, so `import nearly` stays fast.
+_LAZY = {"AuditReport": "nearly._audit", "audit": "nearly._audit"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nearly' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
