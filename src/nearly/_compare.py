@@ -28,7 +28,7 @@ from nearly._engine import (
     nonfinite_counts,
 )
 from nearly._errors_internal import unsupported_leaf
-from nearly._exact import exact_close_real
+from nearly._exact import as_fraction, exact_close_real
 from nearly._options import Options
 from nearly._result import Comparison, Example, Kind, Mismatch, Note, Side
 from nearly._tree import (
@@ -108,31 +108,37 @@ class _SmallLeaves:
         self.joint = not options.describe_passing
         self.options = options
         self.slots = slots
-        self.groups: dict[np.dtype[Any], list[tuple[int, Leaf, Leaf, LeafPair]]] = {}
+        self.groups: dict[np.dtype[Any], list[tuple[int, LeafPair, Array, Array]]] = {}
         self.sizes: dict[np.dtype[Any], int] = {}
 
     def take(self, event: LeafPair) -> tuple[Leaf, Leaf] | None:
         """None when the pair is settled here (identical) or waits here for a joint verdict;
         otherwise its two leaves, for the full path."""
         a, e = event.actual, event.expected
-        # the commonest leaves, decided without building leaf records when identical
-        plain_numpy = type(a) is np.ndarray and type(e) is np.ndarray
-        settled = plain_numpy and self.on and event.container_note is None and _small(a, e)
-        if settled and (a == e).all():
-            return None
+        usable = self.on and event.container_note is None
+        if usable and type(a) is np.ndarray and type(e) is np.ndarray:
+            # the commonest leaves: no leaf records unless they fail
+            if _small(a, e) and (self._wait(event, a, e) or _all_equal(a, e)):
+                return None
+            return to_leaf(a), to_leaf(e)
         la, le = to_leaf(a), to_leaf(e)
-        if not (self.on and self.joint and event.container_note is None and _plain(la, le)):
-            return la, le
-        x, y = la.array, le.array
-        assert x is not None and y is not None
-        if not (_small(x, y) and x.dtype.kind == "f" and not _dtypes.is_ml_dtype(x.dtype)):
-            return la, le
-        self.groups.setdefault(x.dtype, []).append((len(self.slots), la, le, event))
+        if usable and _plain(la, le):
+            x, y = la.array, le.array
+            assert x is not None and y is not None
+            if _small(x, y) and self._wait(event, x, y):
+                return None
+        return la, le
+
+    def _wait(self, event: LeafPair, a: Array, e: Array) -> bool:
+        """Put a pair of float arrays in its dtype's group (False: not this pair)."""
+        if not self.joint or a.dtype.kind != "f" or _dtypes.is_ml_dtype(a.dtype):
+            return False
+        self.groups.setdefault(a.dtype, []).append((len(self.slots), event, a, e))
         self.slots.append(([], []))
-        size = self.sizes[x.dtype] = self.sizes.get(x.dtype, 0) + x.size
+        size = self.sizes[a.dtype] = self.sizes.get(a.dtype, 0) + a.size
         if size >= self.FLUSH:
-            self._decide(x.dtype)
-        return None
+            self._decide(a.dtype)
+        return True
 
     def flush(self) -> None:
         for dtype in list(self.groups):
@@ -141,17 +147,16 @@ class _SmallLeaves:
     def _decide(self, dtype: np.dtype[Any]) -> None:
         waiting = self.groups.pop(dtype)
         self.sizes.pop(dtype)
-        arrays = [(la.array, le.array) for _, la, le, _ in waiting]
-        a = np.concatenate([x.reshape(-1) for x, _ in arrays])  # type: ignore[union-attr]
-        e = np.concatenate([y.reshape(-1) for _, y in arrays])  # type: ignore[union-attr]
+        a = np.concatenate([x.reshape(-1) for _, _, x, _ in waiting])
+        e = np.concatenate([y.reshape(-1) for _, _, _, y in waiting])
         rule = rule_for(dtype, dtype, a.shape, self.options, "")
         if count_failures(a, e, rule, limit=1) == 0:
             return
-        starts = np.cumsum([0, *(x.size for x, _ in arrays[:-1])])  # type: ignore[union-attr]
+        starts = np.cumsum([0, *(x.size for _, _, x, _ in waiting[:-1])])
         failed = np.logical_or.reduceat(failure_mask(a, e, rule), starts)
-        for (slot, la, le, event), bad in zip(waiting, failed, strict=True):
+        for (slot, event, _, _), bad in zip(waiting, failed, strict=True):
             if bad:
-                self.slots[slot] = _compare(event.path, la, le, self.options, None)
+                self.slots[slot] = compare_leaves(event, self.options)
 
 
 def _structure_hints(event: StructureDiff) -> list[str]:
@@ -324,9 +329,14 @@ def _identical_small(la: Leaf, le: Leaf) -> bool:
     of one type, dtype and shape whose elements are all equal (NaN makes this False, and the
     full path then decides)."""
     a, e = la.array, le.array
-    return (
-        _plain(la, le) and a is not None and e is not None and _small(a, e) and bool((a == e).all())
-    )
+    return _plain(la, le) and a is not None and e is not None and _small(a, e) and _all_equal(a, e)
+
+
+def _all_equal(a: Array, e: Array) -> bool:
+    # a signalling NaN makes `==` raise the invalid flag for some formats (complex,
+    # bfloat16): it is just unequal here
+    with np.errstate(invalid="ignore"):
+        return bool((a == e).all())
 
 
 def _compare_plain(p: _Pair) -> Mismatch | None:
@@ -652,11 +662,16 @@ def _py_close(x: Any, y: Any, options: Options, where: str) -> bool:
         and t.atol_exact is not None
         and _is_real(x)
         and _is_real(y)
-        and not (_is_nan(x) or _is_nan(y))
-        and all(math.isfinite(float(v)) for v in (x, y))
+        and _finite(x)
+        and _finite(y)
     ):
         return exact_close_real(x, y, t.rtol_exact, t.atol_exact)
     return _py_equal(x, y, options.equal_nan, where)
+
+
+def _finite(x: Any) -> bool:
+    """A real number that is not NaN or infinite (an int or a fraction of any size is)."""
+    return isinstance(x, (numbers.Rational, np.integer)) or math.isfinite(float(x))
 
 
 def _is_real(x: Any) -> bool:
@@ -666,6 +681,10 @@ def _is_real(x: Any) -> bool:
 def _py_equal(x: Any, y: Any, equal_nan: bool, where: str) -> bool:
     if equal_nan and _is_nan(x) and _is_nan(y):
         return True
+    if _is_real(x) and _is_real(y) and _finite(x) and _finite(y):
+        # exactly, on the stored values: `==` between a huge int and a NumPy float
+        # converts the int to float and overflows
+        return as_fraction(x) == as_fraction(y)
     try:
         r = x == y
     except Exception as err:

@@ -125,11 +125,17 @@ def lower_precision(a: np.dtype[Any], e: np.dtype[Any]) -> np.dtype[Any]:
 
 
 def component(dt: np.dtype[Any]) -> np.dtype[Any]:
-    """float32 for complex64 and so on; the dtype itself otherwise."""
+    """float32 for complex64 and so on; the dtype itself otherwise (in the machine's byte
+    order either way: a big-endian longdouble has longdouble's default tolerance)."""
     if family(dt) == "complex":
         comp: np.dtype[Any] = np.dtype(dt.type(0).real.dtype)
         return comp
-    return dt
+    return native(dt)
+
+
+def native(dt: np.dtype[Any]) -> np.dtype[Any]:
+    """``dt`` in the machine's byte order (a big-endian float64 is a float64 all the same)."""
+    return dt if dt.isnative else dt.newbyteorder("=")
 
 
 def work_dtype(a: np.dtype[Any], e: np.dtype[Any]) -> np.dtype[Any]:
@@ -245,6 +251,7 @@ def ulp_distance(
     infinities of opposite sign; NaN inputs give NaN). Integer dtypes count whole units.
     For complex inputs the larger distance of the two parts is returned.
     """
+    fmt_dtype = native(fmt_dtype)
     fam = family(fmt_dtype)
     if fam == "complex":
         comp = component(fmt_dtype)
@@ -287,22 +294,46 @@ def ulp_distance(
         fe = re.astype(np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
             dist = np.abs(_rank_small(fa, fmt) - _rank_small(fe, fmt))
-    with np.errstate(invalid="ignore"):
-        fa64 = ra.astype(np.float64)
-        fe64 = re.astype(np.float64)
+    # finiteness in the format itself (a longdouble beyond float64's range is finite)
+    wide = ra.dtype == np.dtype(np.longdouble) and not _LONGDOUBLE_IS_DOUBLE
+    with np.errstate(invalid="ignore", over="ignore"):
+        fa64 = ra if wide else ra.astype(np.float64)
+        fe64 = re if wide else re.astype(np.float64)
     nonfinite = ~(np.isfinite(fa64) & np.isfinite(fe64))
     if np.any(nonfinite):
-        nan = np.isnan(fa64) | np.isnan(fe64)
-        same = fa64 == fe64
+        # NaN only where an input was NaN: a finite value beyond the format's range (which
+        # rounds to NaN in formats without infinities) is infinitely many ULPs away
+        nan = _is_nan(a) | _is_nan(e)
+        same = (fa64 == fe64) & ~nan
         dist = np.where(nonfinite, np.where(nan, np.nan, np.where(same, 0.0, np.inf)), dist)
     return np.asarray(dist, dtype=np.float64)
+
+
+def _is_nan(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    x = np.asarray(x)
+    if family(x.dtype) not in ("float", "complex"):
+        return np.zeros(x.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.isnan(x.astype(np.float64) if is_ml_dtype(x.dtype) else x))
 
 
 def ulp_distance_exact_ok(
     a: np.ndarray[Any, Any], e: np.ndarray[Any, Any], fmt_dtype: np.dtype[Any], k: int
 ) -> np.ndarray[Any, Any]:
     """Boolean mask: the ULP distance is at most ``k``, decided exactly (the float64
-    distances above round once they pass 2**53; here float64 distances stay integers)."""
+    distances above round once they pass 2**53; here float64 distances stay integers).
+    Complex values pass when both parts do, each counted in the component format."""
+    fmt_dtype = native(fmt_dtype)
+    if family(fmt_dtype) == "complex" or np.iscomplexobj(a) or np.iscomplexobj(e):
+        comp = component(fmt_dtype)
+        real_ok = ulp_distance_exact_ok(np.real(a), np.real(e), comp, k)
+        return np.asarray(real_ok & ulp_distance_exact_ok(np.imag(a), np.imag(e), comp, k))
+    if family(fmt_dtype) in ("int", "bool") and all(
+        family(np.asarray(x).dtype) in ("int", "bool") for x in (a, e)
+    ):
+        # whole units, as Python integers: 64-bit differences do not fit a float64
+        diff = np.asarray(a).astype(object) - np.asarray(e).astype(object)
+        return np.asarray(np.abs(diff) <= k, dtype=bool)
     dist = ulp_distance(a, e, fmt_dtype)
     ok = dist <= k
     is64 = fmt_dtype == np.dtype(np.float64) or (

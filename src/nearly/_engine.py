@@ -172,7 +172,9 @@ def _chunk_rule(
     # identical chunks are common, so try `==` first while they keep coming; after the first
     # chunk that differs, try the cheap tolerance test first instead
     if plan.native_eq and plain and (plan.streak[0] or not (cheap_own or cheap_work)):
-        if np.equal(ac, ec, out=plan.buffer(np.dtype(bool), ac.size)).all():
+        with np.errstate(invalid="ignore"):  # a signalling NaN is just unequal
+            same = np.equal(ac, ec, out=plan.buffer(np.dtype(bool), ac.size)).all()
+        if same:
             return None
         plan.streak[0] = False
     if cheap_own:

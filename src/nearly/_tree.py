@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 __all__ = ["LeafPair", "StructureDiff", "TypeNote", "format_path", "walk"]
 
 PathPart = tuple[str, Any]  # ("index", 0) | ("key", "a") | ("attr", "bias") | ("field", "x")
@@ -122,9 +124,28 @@ def walk(
 
     ``is_array_leaf`` tells whether a non-container value is array-like (an array, tensor or
     number): a sequence facing one is read as an array instead of walked.
+
+    The walk keeps its own stack instead of recursing, so nesting of any depth is walked (a
+    structure 100,000 levels deep is as fine as a flat one); a path is kept as a chain of
+    links and spelled out only for the events that carry it.
     """
-    ctx = _Ctx(strict_types, is_array_leaf, expand)
-    yield from _walk(actual, expected, (), ctx, frozenset())
+    ctx = _Ctx(strict_types, is_array_leaf, expand, set())
+    # each frame: a pair's step generator, and the containers it put on the current path
+    frames: list[tuple[Iterator[_Step], list[tuple[str, int]]]] = [
+        (_walk(actual, expected, None, ctx), [])
+    ]
+    while frames:
+        steps, entered = frames[-1]
+        step = next(steps, None)
+        if step is None:
+            frames.pop()
+            ctx.on_path.difference_update(entered)
+        elif isinstance(step, _Descend):
+            frames.append((_walk(step.actual, step.expected, step.link, ctx), []))
+        elif isinstance(step, _Enter):
+            entered.extend(step.keys)
+        else:
+            yield step
 
 
 @dataclass(frozen=True)
@@ -132,6 +153,40 @@ class _Ctx:
     strict: bool
     is_array_leaf: Callable[[Any], bool]
     expand: Callable[[Any], list[Any] | None]
+    on_path: set[tuple[str, int]]  # ("a" | "e", id) of the containers being walked into
+
+
+# A path under construction: a chain of (parent link, part), None at the top. Children share
+# their parent's chain, so a deep structure costs memory proportional to its depth only.
+_Link = tuple["_Link", PathPart] | None
+
+
+def _path(link: _Link) -> Path:
+    parts: list[PathPart] = []
+    while link is not None:
+        link, part = link
+        parts.append(part)
+    parts.reverse()
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class _Descend:
+    """Walk this pair next, then carry on with the current one."""
+
+    actual: Any
+    expected: Any
+    link: _Link
+
+
+@dataclass(frozen=True)
+class _Enter:
+    """The current pair's containers are on the path until its walk ends."""
+
+    keys: tuple[tuple[str, int], ...]
+
+
+_Step = Event | _Descend | _Enter
 
 
 def _as_container(x: Any, ctx: _Ctx) -> Any:
@@ -147,66 +202,79 @@ class _Expanded(list):  # type: ignore[type-arg]
         self.original = original
 
 
-def _walk(
-    a: Any,
-    e: Any,
-    path: Path,
-    ctx: _Ctx,
-    stack: frozenset[tuple[str, int]],
-) -> Iterator[Event]:
+def _reads_as_array(seq: Any) -> bool:
+    """Whether a sequence facing an array can be read as one: NumPy makes an array of
+    numbers (or text, or dates) of it. A ragged or mixed sequence cannot, and then the two
+    differ in type instead."""
+    try:
+        return bool(np.asarray(seq).dtype != object)
+    except (ValueError, TypeError, RuntimeError, OverflowError, RecursionError):
+        return False
+
+
+def _refuse_iterator(x: Any, link: _Link) -> None:
+    """Generators and other one-pass iterators are refused, untouched: reading them would
+    consume the caller's values, and ``==`` would compare only their identities."""
+    if isinstance(x, Iterator) and not isinstance(x, (str, bytes, bytearray, memoryview)):
+        where = format_path(_path(link)) or "the top level"
+        raise TypeError(
+            f"cannot compare the {type_name(x)} at {where}: it is a one-pass iterator, which "
+            "nearly will not consume; pass list(...) of it instead"
+        )
+
+
+def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
     a = _as_container(a, ctx)
     e = _as_container(e, ctx)
     ka, ke = container_kind(a), container_kind(e)
+    if ka is None:
+        _refuse_iterator(a, link)
+    if ke is None:
+        _refuse_iterator(e, link)
     if ka is None and ke is None:
-        yield LeafPair(path, a, e)
+        yield LeafPair(_path(link), a, e)
         return
     if ka is None or ke is None:
         seq_side, other = (
             (a, e) if ka == "sequence" else (e, a) if ke == "sequence" else (None, None)
         )
-        if seq_side is not None and ctx.is_array_leaf(other):
+        if seq_side is not None and ctx.is_array_leaf(other) and _reads_as_array(seq_side):
             note = f"{type_name(a)} vs {type_name(e)}"
-            yield LeafPair(path, a, e, container_note=note)
+            yield LeafPair(_path(link), a, e, container_note=note)
             return
         yield StructureDiff(
-            path, "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
+            _path(link), "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
         )
         return
     # a cycle is a container inside itself on one side; the same object may well appear on
     # both sides, or twice on one side, without being a cycle
-    for side, x in (("a", a), ("e", e)):
-        if (side, id(x)) in stack:
-            from nearly._errors_internal import cyclic
+    keys = (("a", id(a)), ("e", id(e)))
+    if any(k in ctx.on_path for k in keys):
+        from nearly._errors_internal import cyclic
 
-            raise cyclic(format_path(path))
-    stack = stack | {("a", id(a)), ("e", id(e))}
+        raise cyclic(format_path(_path(link)))
+    ctx.on_path.update(keys)
+    yield _Enter(keys)
     if ka != ke:
         yield StructureDiff(
-            path, "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
+            _path(link), "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
         )
         return
     if type(a) is not type(e):
         text = f"{type_name(a)} vs {type_name(e)}"
         if ctx.strict:
-            yield StructureDiff(path, "type", text, type_name(a), type_name(e))
+            yield StructureDiff(_path(link), "type", text, type_name(a), type_name(e))
         else:
             yield TypeNote(
-                path, f"container types differ ({text}); allowed unless strict_types=True"
+                _path(link), f"container types differ ({text}); allowed unless strict_types=True"
             )
     if ka == "mapping":
-        yield from _walk_keyed(a, e, a, e, path, ctx, stack, "key")
+        yield from _walk_keyed(a, e, a, e, link, "key")
     elif ka == "dataclass":
         fa = [f.name for f in dataclasses.fields(a)]
         fe = [f.name for f in dataclasses.fields(e)]
         yield from _walk_keyed(
-            {n: getattr(a, n) for n in fa},
-            {n: getattr(e, n) for n in fe},
-            a,
-            e,
-            path,
-            ctx,
-            stack,
-            "attr",
+            {n: getattr(a, n) for n in fa}, {n: getattr(e, n) for n in fe}, a, e, link, "attr"
         )
     else:
         if _is_namedtuple(a) and _is_namedtuple(e) and a._fields != e._fields:
@@ -215,9 +283,7 @@ def _walk(
                 dict(zip(e._fields, e, strict=True)),
                 a,
                 e,
-                path,
-                ctx,
-                stack,
+                link,
                 "attr",
             )
             return
@@ -231,7 +297,7 @@ def _walk(
                     la, le
                 )
             yield StructureDiff(
-                path,
+                _path(link),
                 "structure",
                 f"lengths differ: actual has {la}, expected {le} ({extra})",
                 type_name(a),
@@ -239,7 +305,7 @@ def _walk(
             )
         for i in range(min(la, le)):
             part: PathPart = ("attr", names[i]) if names is not None else ("index", i)
-            yield from _walk(a[i], e[i], (*path, part), ctx, stack)
+            yield _child(a[i], e[i], (link, part))
 
 
 def _idx_range(lo: int, hi: int) -> str:
@@ -267,19 +333,25 @@ def _walk_keyed(
     e: Mapping[Any, Any],
     a_obj: Any,
     e_obj: Any,
-    path: Path,
-    ctx: _Ctx,
-    stack: frozenset[tuple[str, int]],
+    link: _Link,
     part: str,
-) -> Iterator[Event]:
+) -> Iterator[_Step]:
     """Dicts (``part="key"``) and named fields of namedtuples/dataclasses (``"attr"``): the
     common keys are walked in ``expected``'s order; missing/extra ones are one difference."""
     what, show = ("keys", repr) if part == "key" else ("fields", str)
     diff = key_difference(a.keys(), e.keys(), show)
     if diff:
         yield StructureDiff(
-            path, "structure", f"{what} differ: {diff}", type_name(a_obj), type_name(e_obj)
+            _path(link), "structure", f"{what} differ: {diff}", type_name(a_obj), type_name(e_obj)
         )
     for k in e:
         if k in a:
-            yield from _walk(a[k], e[k], (*path, (part, k)), ctx, stack)
+            yield _child(a[k], e[k], (link, (part, k)))
+
+
+def _child(a: Any, e: Any, link: _Link) -> _Step:
+    """The step for one pair of items: two NumPy arrays (the commonest leaves) are a leaf
+    pair at once, anything else is walked in turn."""
+    if type(a) is np.ndarray and type(e) is np.ndarray:
+        return LeafPair(_path(link), a, e)
+    return _Descend(a, e, link)

@@ -38,7 +38,7 @@ def to_leaf(obj: Any) -> Leaf:
     if isinstance(obj, Sequence):
         try:
             arr = np.asarray(obj)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RuntimeError, OverflowError, RecursionError):
             return Leaf(obj, "object", name)
         if arr.dtype == object:
             return Leaf(obj, "object", name)
