@@ -1,6 +1,9 @@
-"""Command-line interface: ``nearly compare A B``.
+"""Command-line interface: ``nearly audit`` and ``nearly compare A B``.
 
-Compares two saved NumPy files and prints the same report as
+``nearly audit`` measures how a computation's rounding error grows with size and precision
+(options and output in :mod:`nearly._audit_cli`).
+
+``nearly compare`` compares two saved NumPy files and prints the same report as
 ``str(nearly.compare(a, b))``. A ``.npy`` file holds one array; a ``.npz``
 file holds named arrays, which are compared key by key.
 
@@ -9,8 +12,7 @@ error or a file that cannot be read, each reported as one line. Uncompressed arr
 (``.npy``, ``np.savez``) are memory-mapped, so files larger than memory are streamed;
 compressed ``.npz`` members are decompressed only within the memory available. Headers are
 checked against the file's size before any data is read. Pickled Python objects are refused,
-never unpickled, unless ``--allow-pickle`` is given.
-"""
+never unpickled, unless ``--allow-pickle`` is given."""
 
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
+
+from nearly import _audit_cli
 
 __all__ = ["main"]
 
@@ -113,6 +117,7 @@ def _build_parser() -> _Parser:
             "code, so use it only for files you trust"
         ),
     )
+    _audit_cli.add_parser(commands)
     return parser
 
 
@@ -405,6 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command == "audit":
+            return _audit_cli.run(args)
         return _run_compare(args)
     except UsageError as exc:
         print(f"nearly: error: {_one_line(exc)}", file=sys.stderr)
