@@ -302,7 +302,8 @@ def plot(report: AuditReport, path: str | Path) -> Path:
         raise ValueError("the report has no measured cases to plot")
     ncols = min(4, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    width, height = 4.4 * ncols, 3.3 * nrows + 0.7
+    title = 1.05 if ncols >= 3 else 1.4  # inches above the panels (more lines when narrow)
+    width, height = 4.4 * ncols, 3.3 * nrows + title - 0.35
     fig = Figure(figsize=(width, height))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     # fixed margins in inches: a layout engine costs seconds on a grid this size
@@ -310,7 +311,7 @@ def plot(report: AuditReport, path: str | Path) -> Path:
         left=0.75 / width,
         right=1 - 0.2 / width,
         bottom=0.55 / height,
-        top=1 - 1.05 / height,
+        top=1 - title / height,
         wspace=0.3,
         hspace=0.45,
     )
@@ -374,9 +375,15 @@ def plot(report: AuditReport, path: str | Path) -> Path:
         ax.legend(fontsize=6.5, loc="upper left", frameon=True, framealpha=0.8)
     for j in range(len(panels), nrows * ncols):
         axes[j // ncols][j % ncols].set_visible(False)
+    legend = [
+        "solid: measured (median over seeds of the largest error)",
+        "dashed: derived worst-case bound; x: beyond it",
+        "dotted: unit roundoff u",
+    ]
+    # one line of the legend per row when the figure is narrow, all on one line otherwise
     fig.suptitle(
-        "nearly audit: relative error against n\nsolid: measured (median over seeds of the "
-        "largest error); dashed: derived worst-case bound; x: beyond it; dotted: unit roundoff u",
+        "nearly audit: relative error against n\n"
+        + ("; ".join(legend) if ncols >= 3 else "\n".join(legend)),
         fontsize=10,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
