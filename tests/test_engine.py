@@ -419,3 +419,20 @@ def test_many_small_leaves_exact_and_nan_rules() -> None:
     assert m.path == "['k7']"
     with pytest.raises(nearly.NotClose):
         nearly.assert_equal(a, e)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "complex64"])
+def test_identical_chunks_by_bits_keep_nan_and_signed_zero_rules(dtype: str) -> None:
+    """Identical chunks are found by comparing bit patterns: equal bits pass only where NaN
+    equals NaN, and equal values with other bits (+0.0 and -0.0) still pass."""
+    import ml_dtypes
+
+    dt = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+    e = np.linspace(-3, 3, N).astype(dt)
+    e[::1000] = np.nan
+    a = e.copy()
+    assert nearly.compare(a, e).ok
+    m = only(nearly.compare(a, e, equal_nan=False))
+    assert m.count == len(range(0, N, 1000))
+    zero = np.zeros(N, dt)
+    assert nearly.compare(-zero, zero, ulps=0, rtol=0, atol=0).ok

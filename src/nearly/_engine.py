@@ -172,17 +172,21 @@ def _chunk_rule(
     # identical chunks are common, so try `==` first while they keep coming; after the first
     # chunk that differs, try the cheap tolerance test first instead
     if plan.native_eq and plain and (plan.streak[0] or not (cheap_own or cheap_work)):
-        with np.errstate(invalid="ignore"):  # a signalling NaN is just unequal
-            same = np.equal(ac, ec, out=plan.buffer(np.dtype(bool), ac.size)).all()
-        if same:
+        if _identical(ac, ec, plan):
             return None
         plan.streak[0] = False
     if cheap_own:
         with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+            x, y = ac, ec
+            own = plan.own_dtype
+            if own is not None and own != ac.dtype:  # 8- and 16-bit formats: in float32
+                x, y = plan.buffer(own, ac.size, 3), plan.buffer(own, ac.size, 4)
+                np.copyto(x, ac, casting="unsafe")
+                np.copyto(y, ec, casting="unsafe")
             # most often atol alone covers every difference: three passes decide that
-            if plan.atol_first[0] and _within_atol(ac, ec, plan):
+            if plan.atol_first[0] and _within_atol(x, y, plan):
                 return None
-            clear = _certain_pass(ac, ec, plan.own_rtol, plan.own_atol, plan)
+            clear = _certain_pass(x, y, plan.own_rtol, plan.own_atol, plan)
             if plan.atol_first[0] and clear.all():
                 plan.atol_first[0] = False  # rtol was needed: stop trying atol alone first
         if clear.all():
@@ -378,10 +382,15 @@ class _Plan:
     # are <= atol (exactly), so boundary elements are settled without Fractions
     atol_down: float | None = None
     atol_floor: int | None = None
-    # same NumPy float dtype on both sides with scalar tolerances: a cheap test in that
-    # dtype with shrunken tolerances (see _certain_pass) passes most chunks outright
+    # same float dtype on both sides with scalar tolerances: a cheap test in that dtype
+    # (float32 for the 8- and 16-bit formats, which it holds exactly and computes faster)
+    # with shrunken tolerances (see _certain_pass) passes most chunks outright
     own_rtol: Any = None
     own_atol: Any = None
+    own_dtype: np.dtype[Any] | None = None
+    # equal bit patterns are equal values (NaN payloads included, with equal_nan): identical
+    # chunks of floats are found by comparing their bits as unsigned integers
+    bits: np.dtype[Any] | None = None
     # the same test in the work dtype (float64), on converted or transformed values
     work_rtol: Any = None
     work_atol: Any = None
@@ -418,13 +427,18 @@ def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
         if Fraction(down) > q:
             down = float(np.nextafter(down, -np.inf))
         atol_down = down
-    own_rtol = own_atol = work_rtol = work_atol = None
+    own_rtol = own_atol = work_rtol = work_atol = own_dtype = bits = None
     scalar = rt is None and at is None and rule.rtol_exact is not None and not rule.exact_only
-    native_float = a.dtype.kind == "f" and not _dtypes.is_ml_dtype(a.dtype)
-    if scalar and a.dtype == e.dtype and native_float:
-        own_rtol, own_atol = _shrunken(rule.rtol_exact, rule.atol_exact, a.dtype)
+    same_float = a.dtype == e.dtype and _dtypes.family(a.dtype) == "float"
+    if scalar and same_float:
+        own_dtype = a.dtype if a.dtype.itemsize >= 4 else np.dtype(np.float32)
+        own_rtol, own_atol = _shrunken(rule.rtol_exact, rule.atol_exact, own_dtype)
     if scalar and work == np.dtype(np.float64) and not lossy:
         work_rtol, work_atol = _shrunken(rule.rtol_exact, rule.atol_exact, work)
+    if rule.equal_nan and a.dtype == e.dtype and _dtypes.family(a.dtype) in ("float", "complex"):
+        size = a.dtype.itemsize
+        bits = np.dtype(f"u{size}") if size in (1, 2, 4, 8) else None
+        bits = np.dtype(np.uint64) if size % 8 == 0 and bits is None else bits
     return _Plan(
         work,
         lossy,
@@ -436,9 +450,22 @@ def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
         atol_floor,
         own_rtol,
         own_atol,
+        own_dtype,
+        bits,
         work_rtol,
         work_atol,
     )
+
+
+def _identical(x: Array, y: Array, plan: _Plan) -> bool:
+    """Whether every element of ``x`` equals its partner (NaN never does, unless their bits
+    agree and NaN equals NaN)."""
+    if plan.bits is not None and x.flags.c_contiguous and y.flags.c_contiguous:
+        xb, yb = x.reshape(-1).view(plan.bits), y.reshape(-1).view(plan.bits)
+        if bool(np.equal(xb, yb, out=plan.buffer(np.dtype(bool), xb.size)).all()):
+            return True
+    with np.errstate(invalid="ignore"):  # a signalling NaN is just unequal
+        return bool(np.equal(x, y, out=plan.buffer(np.dtype(bool), x.size)).all())
 
 
 @lru_cache(maxsize=256)
