@@ -302,8 +302,8 @@ def plot(report: AuditReport, path: str | Path) -> Path:
         raise ValueError("the report has no measured cases to plot")
     ncols = min(4, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    title = 1.05 if ncols >= 3 else 1.4  # inches above the panels (more lines when narrow)
-    width, height = 4.4 * ncols, 3.3 * nrows + title - 0.35
+    head = 1.05 if ncols >= 3 else 1.4  # inches above the panels (more lines when narrow)
+    width, height = 4.4 * ncols, 3.3 * nrows + head - 0.35
     fig = Figure(figsize=(width, height))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     # fixed margins in inches: a layout engine costs seconds on a grid this size
@@ -311,7 +311,7 @@ def plot(report: AuditReport, path: str | Path) -> Path:
         left=0.75 / width,
         right=1 - 0.2 / width,
         bottom=0.55 / height,
-        top=1 - title / height,
+        top=1 - head / height,
         wspace=0.3,
         hspace=0.45,
     )
