@@ -14,6 +14,17 @@ time one of their values is seen.
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from nearly import stats, tol
+from nearly._monitor import (
+    Event,
+    KOfN,
+    Monitor,
+    NumericsAlarm,
+    NumericsWarning,
+    Policy,
+    Ratio,
+    Spike,
+    Threshold,
+)
 from nearly._result import Comparison, Mismatch
 from nearly.checks import (
     assert_close,
@@ -38,11 +49,20 @@ __all__ = [
     "BadSums",
     "CheckFailed",
     "Comparison",
+    "Event",
+    "KOfN",
     "Mismatch",
+    "Monitor",
     "NotClose",
     "NotFinite",
     "NotStandardized",
+    "NumericsAlarm",
+    "NumericsWarning",
     "OutOfRange",
+    "Policy",
+    "Ratio",
+    "Spike",
+    "Threshold",
     "Tolerance",
     "__version__",
     "assert_close",
