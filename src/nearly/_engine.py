@@ -184,12 +184,18 @@ def _chunk_rule(
                 np.copyto(x, ac, casting="unsafe")
                 np.copyto(y, ec, casting="unsafe")
             # most often atol alone covers every difference: three passes decide that
-            if plan.atol_first[0] and _within_atol(x, y, plan):
+            tried = plan.atol_wait[0] == 0
+            if tried and _within_atol(x, y, plan):
                 return None
             clear = _certain_pass(x, y, plan.own_rtol, plan.own_atol, plan)
-            if plan.atol_first[0] and clear.all():
-                plan.atol_first[0] = False  # rtol was needed: stop trying atol alone first
-        if clear.all():
+            all_clear = bool(clear.all())
+        if tried:
+            # missed: rtol was needed (stop trying atol alone), or this chunk holds failures
+            # (try again some chunks later)
+            plan.atol_wait[0] = -1 if all_clear else 8
+        elif plan.atol_wait[0] > 0:
+            plan.atol_wait[0] -= 1
+        if all_clear:
             return None
         rest = np.flatnonzero(~clear)
         if rest.size <= ac.size // 4:
@@ -395,7 +401,8 @@ class _Plan:
     work_rtol: Any = None
     work_atol: Any = None
     streak: list[bool] = field(default_factory=lambda: [True])  # chunks identical so far
-    atol_first: list[bool] = field(default_factory=lambda: [True])
+    # chunks to go before atol alone is tried again (-1: never, rtol is needed)
+    atol_wait: list[int] = field(default_factory=lambda: [0])
     # chunk-sized work arrays, reused from chunk to chunk: allocating and freeing them for
     # every chunk costs more than the arithmetic (the allocator hands the pages back to the
     # system and they fault in again)
@@ -515,9 +522,15 @@ def _certain_pass(x: Array, y: Array, rtol: Any, atol: Any, plan: _Plan) -> Arra
     np.abs(y, out=t)
     t *= rtol
     t += atol
+    big = np.finfo(t.dtype).max
+    out = plan.buffer(np.dtype(bool), x.size)
+    if rtol < 0.25 and atol < big / 4:
+        # t is finite for every finite y, and infinite only where y is: the strict test
+        # then fails there (an infinite or NaN difference is never below it)
+        return np.less(d, t, out=out)
     # an allowance that overflowed to inf would pass anything, even an infinite difference
-    np.minimum(t, np.finfo(t.dtype).max, out=t)
-    return np.less_equal(d, t, out=plan.buffer(np.dtype(bool), x.size))
+    np.minimum(t, big, out=t)
+    return np.less_equal(d, t, out=out)
 
 
 def _settle_pure_atol(
