@@ -436,3 +436,13 @@ def test_identical_chunks_by_bits_keep_nan_and_signed_zero_rules(dtype: str) -> 
     assert m.count == len(range(0, N, 1000))
     zero = np.zeros(N, dt)
     assert nearly.compare(-zero, zero, ulps=0, rtol=0, atol=0).ok
+
+
+def test_many_small_leaves_with_empty_ones_among_them() -> None:
+    e = {"a": np.array([1.0, 2.0]), "b": np.zeros(0), "c": np.ones(3), "d": np.zeros((0, 2))}
+    a = {**e, "a": np.array([1.0, 3.0])}
+    with pytest.raises(nearly.NotClose) as info:
+        nearly.assert_close(a, e)
+    assert [m.path for m in info.value.comparison.mismatches] == ["['a']"]
+    (m,) = nearly.compare(a, {**e, "b": np.zeros(1)}).mismatches[1:]
+    assert (m.path, m.kind) == ("['b']", "shape")

@@ -130,8 +130,9 @@ class _SmallLeaves:
         return la, le
 
     def _wait(self, event: LeafPair, a: Array, e: Array) -> bool:
-        """Put a pair of float arrays in its dtype's group (False: not this pair)."""
-        if not self.joint or a.dtype.kind != "f" or _dtypes.is_ml_dtype(a.dtype):
+        """Put a pair of float arrays in its dtype's group (False: not this pair). Empty
+        arrays stay out: they have nothing to decide, and no place in the group's values."""
+        if not self.joint or a.dtype.kind != "f" or _dtypes.is_ml_dtype(a.dtype) or not a.size:
             return False
         self.groups.setdefault(a.dtype, []).append((len(self.slots), event, a, e))
         self.slots.append(([], []))
