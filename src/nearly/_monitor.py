@@ -14,9 +14,10 @@ the last read, and :attr:`Monitor.step_factor` compares the current step against
 device (a 0/1 tensor, no sync).
 
 Framework specifics (how a 0-d value is made, a norm computed, a vector read) live in small
-``_Ops`` classes picked from the type of the first value seen; frameworks are imported only when
-a value of theirs arrives. Layer-by-layer localisation of a non-finite value lives in
-:mod:`nearly.torch` and :mod:`nearly.keras`.
+``MonitorOps`` classes of the backends (:mod:`nearly.backends._monitor_ops`), picked from the
+type of the first value seen; frameworks are imported only when a value of theirs arrives.
+Layer-by-layer localisation of a non-finite value lives in :mod:`nearly.torch` and
+:mod:`nearly.keras`.
 """
 
 from __future__ import annotations
@@ -30,9 +31,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+from nearly.backends._monitor_ops import MonitorOps, for_value, root
+
+if TYPE_CHECKING:
+    from nearly.backends.tensorflow import GraphRing
 
 __all__ = [
     "Event",
@@ -471,311 +477,12 @@ class KOfN(Policy):
 NONFINITE = "NonFinite (always on)"
 
 
-# ----------------------------------------------------------------------------- device ops
-
-# One bounded series for the step factor: (series index, is a norm, start, stop, low, high);
-# a norm's value is the L2 norm of the per-tensor norms packed at [start, stop).
-Bound = tuple[int, bool, int, int, float, float]
-
-
-class _Ops:
-    """How one framework packs a step into one small float32 device vector, reads vectors back,
-    and computes a step factor, without a host sync. The vector holds the scalars first, then
-    the L2 norm of every tensor of every norm series (a None tensor counts 0)."""
-
-    name = "numpy"
-    # True where the packed per-tensor entries are sum(t**2) / 2 instead of norms
-    halves = False
-
-    def pack(self, scalars: Sequence[Any], tensors: Sequence[Any]) -> Any:
-        vals = []
-        for s in scalars:
-            arr = np.asarray(s, dtype=np.float64)
-            if arr.size != 1:
-                raise ValueError(f"a recorded value must hold one element, got shape {arr.shape}")
-            vals.append(float(arr.reshape(())))
-        for t in tensors:
-            sq = 0.0 if t is None else float(np.sum(np.square(np.asarray(t, np.float64))))
-            vals.append(math.sqrt(sq))
-        return np.array(vals, dtype=np.float32)
-
-    def fetch(self, vectors: Sequence[Any]) -> np.ndarray[Any, Any]:
-        return np.stack([np.asarray(v, dtype=np.float32) for v in vectors])
-
-    def factor(self, vector: Any, bounds: Sequence[Bound]) -> Any:
-        v = np.asarray(vector, dtype=np.float64)
-        ok = bool(np.all(np.isfinite(v)))
-        for _, is_norm, a, b, lo, hi in bounds:
-            x = float(np.sqrt(np.sum(np.square(v[a:b])))) if is_norm else float(v[a])
-            ok = ok and lo <= x <= hi
-        return np.float32(1.0 if ok else 0.0)
-
-    def gate(self, grads: Sequence[Any], factor: Any) -> list[Any]:
-        keep = np.asarray(factor) > 0
-        return [None if g is None else np.where(keep, g, np.zeros_like(g)) for g in grads]
-
-
-class _TorchOps(_Ops):
-    name = "torch"
-
-    def __init__(self) -> None:
-        import torch
-
-        self.torch = torch
-
-    def _scalar(self, value: Any) -> Any:
-        torch = self.torch
-        if not isinstance(value, torch.Tensor):
-            return torch.tensor(float(value), dtype=torch.float32)
-        if value.dim() != 0:
-            if value.numel() != 1:
-                raise ValueError(
-                    f"a recorded value must hold one element, got shape {tuple(value.shape)}"
-                )
-            value = value.reshape(())
-        return value if value.dtype == torch.float32 else value.to(torch.float32)
-
-    def pack(self, scalars: Sequence[Any], tensors: Sequence[Any]) -> Any:
-        torch = self.torch
-        # two kernels per step: one fused norm over every tensor, one stack
-        with torch.no_grad():
-            parts = [self._scalar(s) for s in scalars]
-            present = [t for t in tensors if t is not None]
-            if present:
-                norms = iter(torch._foreach_norm(present, 2.0, dtype=torch.float32))
-                zero = None
-                for t in tensors:
-                    if t is None:
-                        if zero is None:
-                            zero = torch.zeros((), dtype=torch.float32, device=present[0].device)
-                        parts.append(zero)
-                    else:
-                        parts.append(next(norms))
-            elif tensors:
-                parts.extend(torch.zeros((), dtype=torch.float32) for _ in tensors)
-            try:
-                return torch.stack(parts)
-            except RuntimeError:  # values on several devices: gather them where the first is
-                device = parts[0].device
-                return torch.stack([p.to(device) for p in parts])
-
-    def fetch(self, vectors: Sequence[Any]) -> np.ndarray[Any, Any]:
-        torch = self.torch
-        return np.asarray(torch.stack(list(vectors)).cpu().numpy(), dtype=np.float32)
-
-    def factor(self, vector: Any, bounds: Sequence[Bound]) -> Any:
-        torch = self.torch
-        with torch.no_grad():
-            ok = torch.isfinite(vector).all()
-            for _, is_norm, a, b, lo, hi in bounds:
-                x = torch.linalg.vector_norm(vector[a:b]) if is_norm else vector[a]
-                if hi < math.inf:
-                    ok = ok & (x <= hi)
-                if lo > -math.inf:
-                    ok = ok & (x >= lo)
-            return ok.to(torch.float32)
-
-    def gate(self, grads: Sequence[Any], factor: Any) -> list[Any]:
-        torch = self.torch
-        keep = factor > 0
-        return [None if g is None else torch.where(keep, g, torch.zeros_like(g)) for g in grads]
-
-
-class _TFOps(_Ops):
-    """TensorFlow, eager or inside ``tf.function`` (the same ops become graph ops)."""
-
-    name = "tensorflow"
-    halves = True
-
-    def __init__(self) -> None:
-        import tensorflow as tf
-
-        self.tf = tf
-
-    def _f32(self, value: Any) -> Any:
-        tf = self.tf
-        t = value if isinstance(value, tf.Tensor) else tf.convert_to_tensor(value)
-        return t if t.dtype == tf.float32 else tf.cast(t, tf.float32)
-
-    def pack(self, scalars: Sequence[Any], tensors: Sequence[Any]) -> Any:
-        tf = self.tf
-        parts = []
-        for s in scalars:
-            t = self._f32(s)
-            if t.shape.rank != 0:
-                if t.shape.num_elements() not in (None, 1):
-                    raise ValueError(
-                        f"a recorded value must hold one element, got shape {tuple(t.shape)}"
-                    )
-                t = tf.reshape(t, [])
-            parts.append(t)
-        # one fused op per tensor (l2_loss is sum(t**2) / 2) and one stack; the host takes
-        # the square roots
-        parts.extend(
-            tf.zeros([], tf.float32) if t is None else tf.nn.l2_loss(self._f32(t)) for t in tensors
-        )
-        return tf.stack(parts)
-
-    def fetch(self, vectors: Sequence[Any]) -> np.ndarray[Any, Any]:
-        return np.asarray(self.tf.stack(list(vectors)).numpy(), dtype=np.float32)
-
-    def value(self, vector: Any, is_norm: bool, a: int, b: int) -> Any:
-        tf = self.tf
-        return tf.sqrt(2.0 * tf.reduce_sum(vector[a:b])) if is_norm else vector[a]
-
-    def factor(self, vector: Any, bounds: Sequence[Bound]) -> Any:
-        tf = self.tf
-        ok = tf.reduce_all(tf.math.is_finite(vector))
-        for _, is_norm, a, b, lo, hi in bounds:
-            x = self.value(vector, is_norm, a, b)
-            if hi < math.inf:
-                ok = tf.logical_and(ok, x <= hi)
-            if lo > -math.inf:
-                ok = tf.logical_and(ok, x >= lo)
-        return tf.cast(ok, tf.float32)
-
-    def gate(self, grads: Sequence[Any], factor: Any) -> list[Any]:
-        tf = self.tf
-        keep = factor > 0
-        return [None if g is None else tf.where(keep, g, tf.zeros_like(g)) for g in grads]
-
-
-class _JaxOps(_Ops):
-    """JAX: one jitted dispatch per step (compiled once per structure), async like the rest."""
-
-    name = "jax"
-
-    def __init__(self) -> None:
-        import jax
-        import jax.numpy as jnp
-
-        self.jax, self.jnp = jax, jnp
-
-        def pack(scalars: list[Any], tensors: list[Any]) -> Any:
-            parts = [jnp.reshape(jnp.asarray(s, jnp.float32), ()) for s in scalars]
-            parts += [jnp.sqrt(jnp.sum(jnp.square(jnp.asarray(t, jnp.float32)))) for t in tensors]
-            return jnp.stack(parts)
-
-        self._pack = jax.jit(pack)
-
-    def pack(self, scalars: Sequence[Any], tensors: Sequence[Any]) -> Any:
-        jax, jnp = self.jax, self.jnp
-        for v in [*scalars, *tensors]:
-            if isinstance(v, jax.core.Tracer):
-                raise TypeError(
-                    "Monitor.step() got a traced JAX value: call it outside jax.jit with the "
-                    "values your jitted step returns (dispatch stays asynchronous)"
-                )
-        for s in scalars:
-            if jnp.size(s) != 1:
-                raise ValueError(
-                    f"a recorded value must hold one element, got shape {jnp.shape(s)}"
-                )
-        filled = [jnp.zeros((), jnp.float32) if t is None else t for t in tensors]
-        return self._pack(list(scalars), filled)
-
-    def fetch(self, vectors: Sequence[Any]) -> np.ndarray[Any, Any]:
-        return np.asarray(self.jax.device_get(self.jnp.stack(list(vectors))), dtype=np.float32)
-
-    def factor(self, vector: Any, bounds: Sequence[Bound]) -> Any:
-        jnp = self.jnp
-        ok = jnp.all(jnp.isfinite(vector))
-        for _, is_norm, a, b, lo, hi in bounds:
-            x = jnp.sqrt(jnp.sum(jnp.square(vector[a:b]))) if is_norm else vector[a]
-            ok = ok & (x >= lo) & (x <= hi)
-        return ok.astype(jnp.float32)
-
-    def gate(self, grads: Sequence[Any], factor: Any) -> list[Any]:
-        jnp = self.jnp
-        return [None if g is None else jnp.where(factor > 0, g, jnp.zeros_like(g)) for g in grads]
-
-
-def _root(obj: Any) -> str:
-    return type(obj).__module__.partition(".")[0]
-
-
-def _ops_for(sample: Any) -> _Ops:
-    root = _root(sample)
-    if root == "torch":
-        return _TorchOps()
-    if root in ("tensorflow", "keras"):
-        return _TFOps()
-    if root in ("jax", "jaxlib"):
-        return _JaxOps()
-    return _Ops()
-
-
 def _in_tf_graph(sample: Any) -> bool:
-    if _root(sample) not in ("tensorflow", "keras") or "tensorflow" not in sys.modules:
+    if root(sample) not in ("tensorflow", "keras") or "tensorflow" not in sys.modules:
         return False
     import tensorflow as tf
 
     return not tf.executing_eagerly()
-
-
-class _GraphRing:
-    """A device ring buffer of per-step vectors in ``tf.Variable``s, written with assign ops, so
-    that :meth:`Monitor.step` works inside ``tf.function`` (and XLA) and the host reads the
-    buffer only when it checks. The skip bounds live in variables too, so a new read changes
-    them without re-tracing."""
-
-    def __init__(self, width: int, series: int, capacity: int) -> None:
-        import tensorflow as tf
-
-        self.tf = tf
-        self.width, self.series, self.capacity = width, series, capacity
-        with tf.init_scope():
-            self.buffer = tf.Variable(
-                tf.zeros([capacity, width], tf.float32), trainable=False, name="nearly_monitor_ring"
-            )
-            self.count = tf.Variable(
-                tf.constant(0, tf.int64), trainable=False, name="nearly_monitor_count"
-            )
-            self.lo = tf.Variable(
-                tf.fill([series], -np.inf), trainable=False, name="nearly_monitor_lo"
-            )
-            self.hi = tf.Variable(
-                tf.fill([series], np.inf), trainable=False, name="nearly_monitor_hi"
-            )
-        self.read_upto = 0
-
-    def write(self, vector: Any) -> Any:
-        """Record ``vector`` as the next step; returns the step index (a tensor)."""
-        tf = self.tf
-        step = self.count.read_value()
-        slot = tf.math.floormod(step, self.capacity)
-        self.buffer.scatter_nd_update(tf.reshape(slot, [1, 1]), tf.reshape(vector, [1, self.width]))
-        self.count.assign_add(1)
-        return step
-
-    def factor(
-        self, ops: _TFOps, vector: Any, skipped: Sequence[tuple[int, bool, int, int]]
-    ) -> Any:
-        tf = self.tf
-        ok = tf.reduce_all(tf.math.is_finite(vector))
-        for i, is_norm, a, b in skipped:
-            x = ops.value(vector, is_norm, a, b)
-            ok = tf.logical_and(ok, tf.logical_and(x >= self.lo[i], x <= self.hi[i]))
-        return tf.cast(ok, tf.float32)
-
-    def read(self) -> tuple[int, np.ndarray[Any, Any], int]:
-        """(first step, rows, lost) for the steps written since the last read."""
-        total = int(self.count.numpy())
-        start = self.read_upto
-        lost = 0
-        if total - start > self.capacity:
-            lost = total - start - self.capacity
-            start = total - self.capacity
-        if total == start:
-            return start, np.empty((0, self.width), np.float32), lost
-        buf = self.buffer.numpy()
-        idx = np.arange(start, total) % self.capacity
-        self.read_upto = total
-        return start, np.asarray(buf[idx], dtype=np.float32), lost
-
-    def set_bounds(self, lo: np.ndarray[Any, Any], hi: np.ndarray[Any, Any]) -> None:
-        self.lo.assign(lo.astype(np.float32))
-        self.hi.assign(hi.astype(np.float32))
 
 
 # ----------------------------------------------------------------------------- monitor
@@ -878,8 +585,8 @@ class Monitor:
         self.events: list[Event] = []
         self.should_stop = False
         self.lost_steps = 0
-        self._ops: _Ops | None = None
-        self._ring: _GraphRing | None = None
+        self._ops: MonitorOps | None = None
+        self._ring: GraphRing | None = None
         self._series: _Series | None = None
         self._pending: list[Any] = []
         self._steps = 0  # host-side count of eager step() calls
@@ -991,7 +698,7 @@ class Monitor:
         sample = first
         if isinstance(first, list):
             sample = next((t for t in first if t is not None), None)
-        self._ops = _ops_for(sample)
+        self._ops = for_value(sample)
         self._series = _Series(list(named))
         # the packed vector: scalar series first, then the norm of every tensor of every norm
         # series; _cols says where each series is, _layout names the tensors
@@ -1019,7 +726,9 @@ class Monitor:
                 scalar_at += 1
         self._cols = cols
         if _in_tf_graph(sample):
-            self._ring = _GraphRing(tensor_at, len(named), self.capacity)
+            from nearly.backends.tensorflow import GraphRing
+
+            self._ring = GraphRing(tensor_at, len(named), self.capacity)
         known = set(named)
         for p in self.policies:
             if p.on not in known:
@@ -1422,7 +1131,7 @@ def _tensor_names(tensors: list[Any], weights: Any, key: str, model: Any) -> lis
         return _tensor_names(weights, None, WEIGHT_NORM, model)
     names: list[str] = []
     by_id: dict[int, str] = {}
-    if model is not None and _root(model) == "torch":
+    if model is not None and root(model) == "torch":
         by_id = {id(p): n for n, p in model.named_parameters()}
         if key == GRAD_NORM and len(by_id) == len(tensors):
             return list(by_id.values())
@@ -1430,19 +1139,19 @@ def _tensor_names(tensors: list[Any], weights: Any, key: str, model: Any) -> lis
         name = by_id.get(id(t))
         if name is None:
             name = getattr(t, "path", None) or getattr(t, "name", None)
-            if not isinstance(name, str) or _root(t) == "torch":
+            if not isinstance(name, str) or root(t) == "torch":
                 name = f"{label}[{i}]"
         names.append(name.removesuffix(":0"))
     return names
 
 
 def _default_localizer(model: Any) -> Localizer | None:
-    root = _root(model)
-    if root == "torch":
+    package = root(model)
+    if package == "torch":
         from nearly import torch as nearly_torch
 
         return nearly_torch.localize
-    if root in ("keras", "tensorflow", "tf_keras"):
+    if package in ("keras", "tensorflow", "tf_keras"):
         from nearly import keras as nearly_keras
 
         return nearly_keras.localize

@@ -3,6 +3,7 @@ values to compare, so they raise a clear error instead of passing silently."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -10,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nearly._tree import type_name
-from nearly.backends import Leaf
+from nearly.backends import Leaf, _monitor_ops
 
 __all__ = ["to_leaf"]
 
@@ -106,3 +107,56 @@ def device_verdict(actual: Any, expected: Any, rule: Any) -> Any:
     from nearly.backends._device import device_verdict as kernel
 
     return kernel(_JaxOps(), actual, expected, rule)
+
+
+# ----------------------------------------------------------------- for nearly.Monitor
+
+
+class MonitorOps(_monitor_ops.MonitorOps):
+    """JAX: one jitted dispatch per step (compiled once per structure), async like the rest."""
+
+    name = "jax"
+
+    def __init__(self) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        self.jax, self.jnp = jax, jnp
+
+        def pack(scalars: list[Any], tensors: list[Any]) -> Any:
+            parts = [jnp.reshape(jnp.asarray(s, jnp.float32), ()) for s in scalars]
+            parts += [jnp.sqrt(jnp.sum(jnp.square(jnp.asarray(t, jnp.float32)))) for t in tensors]
+            return jnp.stack(parts)
+
+        self._pack = jax.jit(pack)
+
+    def pack(self, scalars: Sequence[Any], tensors: Sequence[Any]) -> Any:
+        jax, jnp = self.jax, self.jnp
+        for v in [*scalars, *tensors]:
+            if isinstance(v, jax.core.Tracer):
+                raise TypeError(
+                    "Monitor.step() got a traced JAX value: call it outside jax.jit with the "
+                    "values your jitted step returns (dispatch stays asynchronous)"
+                )
+        for s in scalars:
+            if jnp.size(s) != 1:
+                raise ValueError(
+                    f"a recorded value must hold one element, got shape {jnp.shape(s)}"
+                )
+        filled = [jnp.zeros((), jnp.float32) if t is None else t for t in tensors]
+        return self._pack(list(scalars), filled)
+
+    def fetch(self, vectors: Sequence[Any]) -> np.ndarray[Any, Any]:
+        return np.asarray(self.jax.device_get(self.jnp.stack(list(vectors))), dtype=np.float32)
+
+    def factor(self, vector: Any, bounds: Sequence[_monitor_ops.Bound]) -> Any:
+        jnp = self.jnp
+        ok = jnp.all(jnp.isfinite(vector))
+        for _, is_norm, a, b, lo, hi in bounds:
+            x = jnp.sqrt(jnp.sum(jnp.square(vector[a:b]))) if is_norm else vector[a]
+            ok = ok & (x >= lo) & (x <= hi)
+        return ok.astype(jnp.float32)
+
+    def gate(self, grads: Sequence[Any], factor: Any) -> list[Any]:
+        jnp = self.jnp
+        return [None if g is None else jnp.where(factor > 0, g, jnp.zeros_like(g)) for g in grads]

@@ -12,7 +12,8 @@ check there raises at trace time instead of passing silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from tensorflow.python.ops import control_flow_util
 from nearly import _dtypes
 from nearly._engine import Rule, failure_mask
 from nearly._tree import type_name
-from nearly.backends import Leaf
+from nearly.backends import Leaf, _monitor_ops
 
 __all__ = [
     "assert_close_in_graph",
@@ -352,3 +353,130 @@ def assert_in_range_in_graph(where: str, value: Any, lo: float | None, hi: float
         summarize=-1,
     )
     tf.debugging.Assert(tf.equal(count, 0), [message], summarize=1, name="nearly_assert_in_range")
+
+
+# ----------------------------------------------------------------- for nearly.Monitor
+
+
+class MonitorOps(_monitor_ops.MonitorOps):
+    """TensorFlow, eager or inside ``tf.function`` (the same ops become graph ops)."""
+
+    name = "tensorflow"
+    halves = True
+
+    def __init__(self) -> None:
+        import tensorflow as tf
+
+        self.tf = tf
+
+    def _f32(self, value: Any) -> Any:
+        tf = self.tf
+        t = value if isinstance(value, tf.Tensor) else tf.convert_to_tensor(value)
+        return t if t.dtype == tf.float32 else tf.cast(t, tf.float32)
+
+    def pack(self, scalars: Sequence[Any], tensors: Sequence[Any]) -> Any:
+        tf = self.tf
+        parts = []
+        for s in scalars:
+            t = self._f32(s)
+            if t.shape.rank != 0:
+                if t.shape.num_elements() not in (None, 1):
+                    raise ValueError(
+                        f"a recorded value must hold one element, got shape {tuple(t.shape)}"
+                    )
+                t = tf.reshape(t, [])
+            parts.append(t)
+        # one fused op per tensor (l2_loss is sum(t**2) / 2) and one stack; the host takes
+        # the square roots
+        parts.extend(
+            tf.zeros([], tf.float32) if t is None else tf.nn.l2_loss(self._f32(t)) for t in tensors
+        )
+        return tf.stack(parts)
+
+    def fetch(self, vectors: Sequence[Any]) -> np.ndarray[Any, Any]:
+        return np.asarray(self.tf.stack(list(vectors)).numpy(), dtype=np.float32)
+
+    def value(self, vector: Any, is_norm: bool, a: int, b: int) -> Any:
+        tf = self.tf
+        return tf.sqrt(2.0 * tf.reduce_sum(vector[a:b])) if is_norm else vector[a]
+
+    def factor(self, vector: Any, bounds: Sequence[_monitor_ops.Bound]) -> Any:
+        tf = self.tf
+        ok = tf.reduce_all(tf.math.is_finite(vector))
+        for _, is_norm, a, b, lo, hi in bounds:
+            x = self.value(vector, is_norm, a, b)
+            if hi < math.inf:
+                ok = tf.logical_and(ok, x <= hi)
+            if lo > -math.inf:
+                ok = tf.logical_and(ok, x >= lo)
+        return tf.cast(ok, tf.float32)
+
+    def gate(self, grads: Sequence[Any], factor: Any) -> list[Any]:
+        tf = self.tf
+        keep = factor > 0
+        return [None if g is None else tf.where(keep, g, tf.zeros_like(g)) for g in grads]
+
+
+class GraphRing:
+    """A device ring buffer of per-step vectors in ``tf.Variable``s, written with assign ops, so
+    that :meth:`Monitor.step` works inside ``tf.function`` (and XLA) and the host reads the
+    buffer only when it checks. The skip bounds live in variables too, so a new read changes
+    them without re-tracing."""
+
+    def __init__(self, width: int, series: int, capacity: int) -> None:
+        import tensorflow as tf
+
+        self.tf = tf
+        self.width, self.series, self.capacity = width, series, capacity
+        with tf.init_scope():
+            self.buffer = tf.Variable(
+                tf.zeros([capacity, width], tf.float32), trainable=False, name="nearly_monitor_ring"
+            )
+            self.count = tf.Variable(
+                tf.constant(0, tf.int64), trainable=False, name="nearly_monitor_count"
+            )
+            self.lo = tf.Variable(
+                tf.fill([series], -np.inf), trainable=False, name="nearly_monitor_lo"
+            )
+            self.hi = tf.Variable(
+                tf.fill([series], np.inf), trainable=False, name="nearly_monitor_hi"
+            )
+        self.read_upto = 0
+
+    def write(self, vector: Any) -> Any:
+        """Record ``vector`` as the next step; returns the step index (a tensor)."""
+        tf = self.tf
+        step = self.count.read_value()
+        slot = tf.math.floormod(step, self.capacity)
+        self.buffer.scatter_nd_update(tf.reshape(slot, [1, 1]), tf.reshape(vector, [1, self.width]))
+        self.count.assign_add(1)
+        return step
+
+    def factor(
+        self, ops: MonitorOps, vector: Any, skipped: Sequence[tuple[int, bool, int, int]]
+    ) -> Any:
+        tf = self.tf
+        ok = tf.reduce_all(tf.math.is_finite(vector))
+        for i, is_norm, a, b in skipped:
+            x = ops.value(vector, is_norm, a, b)
+            ok = tf.logical_and(ok, tf.logical_and(x >= self.lo[i], x <= self.hi[i]))
+        return tf.cast(ok, tf.float32)
+
+    def read(self) -> tuple[int, np.ndarray[Any, Any], int]:
+        """(first step, rows, lost) for the steps written since the last read."""
+        total = int(self.count.numpy())
+        start = self.read_upto
+        lost = 0
+        if total - start > self.capacity:
+            lost = total - start - self.capacity
+            start = total - self.capacity
+        if total == start:
+            return start, np.empty((0, self.width), np.float32), lost
+        buf = self.buffer.numpy()
+        idx = np.arange(start, total) % self.capacity
+        self.read_upto = total
+        return start, np.asarray(buf[idx], dtype=np.float32), lost
+
+    def set_bounds(self, lo: np.ndarray[Any, Any], hi: np.ndarray[Any, Any]) -> None:
+        self.lo.assign(lo.astype(np.float32))
+        self.hi.assign(hi.astype(np.float32))

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from nearly._tree import type_name
-from nearly.backends import Leaf
+from nearly.backends import Leaf, _monitor_ops
 from nearly.backends._host import ml_dtype
 
 __all__ = ["to_leaf"]
@@ -152,3 +154,72 @@ def device_verdict(actual: Any, expected: Any, rule: Any) -> Any:
 
     dev = next(x.device for x in (actual, expected) if isinstance(x, torch.Tensor))
     return kernel(_TorchOps(dev), actual, expected, rule)
+
+
+# ----------------------------------------------------------------- for nearly.Monitor
+
+
+class MonitorOps(_monitor_ops.MonitorOps):
+    name = "torch"
+
+    def __init__(self) -> None:
+        import torch
+
+        self.torch = torch
+
+    def _scalar(self, value: Any) -> Any:
+        torch = self.torch
+        if not isinstance(value, torch.Tensor):
+            return torch.tensor(float(value), dtype=torch.float32)
+        if value.dim() != 0:
+            if value.numel() != 1:
+                raise ValueError(
+                    f"a recorded value must hold one element, got shape {tuple(value.shape)}"
+                )
+            value = value.reshape(())
+        return value if value.dtype == torch.float32 else value.to(torch.float32)
+
+    def pack(self, scalars: Sequence[Any], tensors: Sequence[Any]) -> Any:
+        torch = self.torch
+        # two kernels per step: one fused norm over every tensor, one stack
+        with torch.no_grad():
+            parts = [self._scalar(s) for s in scalars]
+            present = [t for t in tensors if t is not None]
+            if present:
+                norms = iter(torch._foreach_norm(present, 2.0, dtype=torch.float32))
+                zero = None
+                for t in tensors:
+                    if t is None:
+                        if zero is None:
+                            zero = torch.zeros((), dtype=torch.float32, device=present[0].device)
+                        parts.append(zero)
+                    else:
+                        parts.append(next(norms))
+            elif tensors:
+                parts.extend(torch.zeros((), dtype=torch.float32) for _ in tensors)
+            try:
+                return torch.stack(parts)
+            except RuntimeError:  # values on several devices: gather them where the first is
+                device = parts[0].device
+                return torch.stack([p.to(device) for p in parts])
+
+    def fetch(self, vectors: Sequence[Any]) -> np.ndarray[Any, Any]:
+        torch = self.torch
+        return np.asarray(torch.stack(list(vectors)).cpu().numpy(), dtype=np.float32)
+
+    def factor(self, vector: Any, bounds: Sequence[_monitor_ops.Bound]) -> Any:
+        torch = self.torch
+        with torch.no_grad():
+            ok = torch.isfinite(vector).all()
+            for _, is_norm, a, b, lo, hi in bounds:
+                x = torch.linalg.vector_norm(vector[a:b]) if is_norm else vector[a]
+                if hi < math.inf:
+                    ok = ok & (x <= hi)
+                if lo > -math.inf:
+                    ok = ok & (x >= lo)
+            return ok.to(torch.float32)
+
+    def gate(self, grads: Sequence[Any], factor: Any) -> list[Any]:
+        torch = self.torch
+        keep = factor > 0
+        return [None if g is None else torch.where(keep, g, torch.zeros_like(g)) for g in grads]
