@@ -446,3 +446,23 @@ def test_many_small_leaves_with_empty_ones_among_them() -> None:
     assert [m.path for m in info.value.comparison.mismatches] == ["['a']"]
     (m,) = nearly.compare(a, {**e, "b": np.zeros(1)}).mismatches[1:]
     assert (m.path, m.kind) == ("['b']", "shape")
+
+
+@pytest.mark.parametrize("n", [8, N], ids=["small", "large"])
+def test_exact_rule_counts_only_real_differences_next_to_nan_pairs(n: int) -> None:
+    """Under the exact rule NaN pairs (any payloads) are equal with equal_nan and unequal
+    without it, also in chunks that differ elsewhere."""
+    e = np.linspace(-1, 1, n)
+    e[::4] = np.nan
+    a = e.copy()
+    a[1::4] = np.nextafter(a[1::4], 2)  # a real difference in every chunk
+    quiet = np.array([0x7FF8000000000001], np.uint64).view(np.float64)[0]
+    a[4::8] = quiet  # NaN with another payload: other bits, still NaN
+    differing = len(range(1, n, 4))
+    (m,) = nearly.compare(a, e, atol=0, rtol=0).mismatches
+    assert m.count == differing
+    (m,) = nearly.compare(a, e, atol=0, rtol=0, equal_nan=False).mismatches
+    assert m.count == differing + len(range(0, n, 4))
+    with pytest.raises(nearly.NotClose) as info:
+        nearly.assert_equal(a, e)
+    assert info.value.comparison.mismatches[0].count == differing

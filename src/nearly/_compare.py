@@ -527,12 +527,17 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
         exact = _exact_rule(rule)
         need_identity = a.dtype != e.dtype and p.options.check_dtype
         describe = p.options.describe_passing and not rule.exact_only
-        differing = count_failures(a, e, exact, masks=masks) if (need_identity or describe) else 0
+        # one pass either way: the note's measurements count the differing elements too
+        unequal = measure(a, e, exact, masks=masks) if describe else None
+        if unequal is not None:
+            differing = unequal.failed
+        else:
+            differing = count_failures(a, e, exact, masks=masks, limit=1) if need_identity else 0
         found = _dtype_outcome(
             p, a, e, differing == 0, tolerance=tolerance_of(p.options, a.dtype, e.dtype)
         )
-        if describe and differing:
-            p.note(_close_not_identical(measure(a, e, exact, masks=masks)))
+        if unequal is not None and differing:
+            p.note(_close_not_identical(unequal))
         return found
     stats = measure(a, e, rule, masks=masks)
     hints = _diagnose.value_hints(a, e, rule, stats, masks)

@@ -175,6 +175,8 @@ def _chunk_rule(
         if _identical(ac, ec, plan):
             return None
         plan.streak[0] = False
+    if rule.exact_only and plan.native_eq and plain and rc is None and tc is None:
+        return _unequal(ac, ec, rule, plan, need_detail)
     if cheap_own:
         with np.errstate(invalid="ignore", over="ignore", under="ignore"):
             x, y = ac, ec
@@ -462,6 +464,30 @@ def _prepare(a: Array, e: Array, rule: Rule) -> _Plan:
         work_rtol,
         work_atol,
     )
+
+
+def _unequal(ac: Array, ec: Array, rule: Rule, plan: _Plan, need_detail: bool) -> _Chunk | None:
+    """The exact rule where ``==`` is exact (one dtype, or integers): the failing elements are
+    the unequal ones, less the NaN pairs where NaN equals NaN; nothing else to decide."""
+    with np.errstate(invalid="ignore"):  # a signalling NaN is just unequal
+        idx = np.flatnonzero(np.not_equal(ac, ec))
+    if idx.size == 0:
+        return None
+    with np.errstate(invalid="ignore", over="ignore"):
+        aw, ew = ac[idx].astype(plan.work), ec[idx].astype(plan.work)
+        nan_a, nan_e = np.isnan(aw), np.isnan(ew)
+        if rule.equal_nan:
+            keep = ~(nan_a & nan_e)
+            if not keep.all():
+                idx, aw, ew, nan_a, nan_e = idx[keep], aw[keep], ew[keep], nan_a[keep], nan_e[keep]
+                if idx.size == 0:
+                    return None
+        if not need_detail:
+            return _Chunk(idx)
+        # for integers of one signedness exact, then one rounding
+        d = _int_absdiff(ac[idx], ec[idx]).astype(np.float64) if plan.int_exact else abs(aw - ew)
+        finite = np.isfinite(aw) & np.isfinite(ew)
+    return _Chunk(idx, d, np.zeros(idx.size), np.abs(ew), finite, nan_a, nan_e)
 
 
 def _identical(x: Array, y: Array, plan: _Plan) -> bool:
