@@ -124,11 +124,7 @@ class Event:
 
 
 def _fmt(x: float) -> str:
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.6g}"
+    return f"{x:.6g}"  # nan, inf and -inf print as such
 
 
 # ----------------------------------------------------------------------------- policies

@@ -20,11 +20,7 @@ _PERCENTILES = (50, 90, 99)
 
 
 def _fmt(x: float) -> str:
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.4g}"
+    return f"{x:.4g}"  # nan, inf and -inf print as such
 
 
 def render_report(monitor: Monitor) -> str:
