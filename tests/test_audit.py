@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 import nearly
-from nearly._audit import AuditError, fit_growth, parse_dtypes, parse_sizes
-from nearly._audit_cli import ProgressBar, add_parser, run
-from nearly._audit_suite import run_suite
+from nearly._audit.measure import AuditError, fit_growth, parse_dtypes, parse_sizes
+from nearly._audit.suite import run_suite
+from nearly._cli.audit import ProgressBar, add_parser, run
 
 Array = np.ndarray[Any, Any]
 
@@ -207,7 +207,7 @@ def test_suite_covers_the_operations_and_skips_what_a_framework_cannot_run() -> 
                 assert f"{op} {where}, {data}" in groups
     for other in ("standardize", "matmul", "softmax", "logsumexp", "MSE"):
         assert any(g.startswith(other) for g in groups), other
-    assert set(report.verdicts.values()) <= set(nearly._audit.VERDICTS)
+    assert set(report.verdicts.values()) <= set(nearly._audit.measure.VERDICTS)
     assert report.skipped == ()
 
 
@@ -430,7 +430,7 @@ def test_json_round_trip(small_report: nearly.AuditReport) -> None:
     verdicts = {(t["case"], t["dtype"]): t["verdict"] for t in data["trends"]}
     assert verdicts == small_report.verdicts
     assert len(data["cells"]) == 6
-    assert data["thresholds"]["stable_below"] == nearly._audit.STABLE_BELOW
+    assert data["thresholds"]["stable_below"] == nearly._audit.measure.STABLE_BELOW
 
 
 def test_plot_writes_a_png(small_report: nearly.AuditReport, tmp_path: Path) -> None:

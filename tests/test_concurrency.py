@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import nearly
-from nearly._engine import CHUNK
+from nearly._core.engine import CHUNK
 
 N = 200_000
 assert N > 3 * CHUNK  # several chunks per array

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import nearly
-from nearly._compare import rule_for
-from nearly._options import make_options
+from nearly._core.compare import rule_for
+from nearly._core.options import make_options
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 torch = pytest.importorskip("torch")

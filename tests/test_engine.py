@@ -385,7 +385,7 @@ def _small_leaves(n: int, seed: int) -> tuple[dict[str, Any], dict[str, Any], se
 def test_many_small_leaves_report_what_one_by_one_reports(
     flush: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nearly import _compare
+    from nearly._core import compare as _compare
 
     if flush is not None:
         monkeypatch.setattr(_compare._SmallLeaves, "FLUSH", flush)

@@ -15,7 +15,7 @@ import pytest
 
 import nearly
 from frameworks import convert
-from nearly._engine import CHUNK
+from nearly._core.engine import CHUNK
 
 N = 10_000_000  # 40 MB per float32 input
 LIMIT = 64 * CHUNK * 8  # a few dozen chunk-sized float64 temporaries: 32 MB, under 1 input

@@ -14,7 +14,17 @@ time one of their values is seen.
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from nearly import stats, tol
-from nearly._monitor import (
+from nearly._checks.close import (
+    assert_close,
+    assert_equal,
+    assert_finite,
+    assert_in_range,
+    assert_standardized,
+    assert_sums_to,
+    compare,
+    explain,
+)
+from nearly._monitor.monitor import (
     Event,
     KOfN,
     Monitor,
@@ -25,22 +35,12 @@ from nearly._monitor import (
     Spike,
     Threshold,
 )
-from nearly._result import Comparison, Mismatch
-from nearly.checks import (
-    assert_close,
-    assert_equal,
-    assert_finite,
-    assert_in_range,
-    assert_standardized,
-    assert_sums_to,
-    compare,
-    explain,
-)
+from nearly._report.records import Comparison, Mismatch
 from nearly.errors import BadSums, CheckFailed, NotClose, NotFinite, NotStandardized, OutOfRange
 from nearly.tol import Tolerance
 
 if _TYPE_CHECKING:
-    from nearly._audit import AuditReport, audit
+    from nearly._audit.measure import AuditReport, audit
 
 __version__ = "0.1.0"
 
@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 # The audit is a feature on top of the core: loaded on first use, so `import nearly` stays fast.
-_LAZY = {"AuditReport": "nearly._audit", "audit": "nearly._audit"}
+_LAZY = {"AuditReport": "nearly._audit.measure", "audit": "nearly._audit.measure"}
 
 
 def __getattr__(name: str) -> object:

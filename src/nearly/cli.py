@@ -1,7 +1,7 @@
 """Command-line interface: ``nearly audit`` and ``nearly compare A B``.
 
 ``nearly audit`` measures how a computation's rounding error grows with size and precision
-(options and output in :mod:`nearly._audit_cli`).
+(options and output in :mod:`nearly._cli.audit`).
 
 ``nearly compare`` compares two saved NumPy files and prints the same report as
 ``str(nearly.compare(a, b))``. A ``.npy`` file holds one array; a ``.npz``
@@ -32,7 +32,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 
-from nearly import _audit_cli
+from nearly._cli import audit as _audit_cli
 
 __all__ = ["main"]
 

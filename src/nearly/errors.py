@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nearly._result import Comparison
+    from nearly._report.records import Comparison
 
 __all__ = [
     "BadSums",

@@ -40,7 +40,6 @@ Only the TensorFlow backend of Keras is supported; for a custom loop on any fram
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -52,7 +51,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "nearly.keras needs Keras 3 with TensorFlow: pip install 'nearly[tensorflow]'"
     ) from exc
 
-from nearly._monitor import (
+from nearly._monitor.monitor import (
     DEFAULT_CHECK_EVERY,
     LOSS,
     Action,
@@ -61,6 +60,7 @@ from nearly._monitor import (
     NumericsAlarm,
     Policy,
 )
+from nearly.backends.tensorflow import localize
 
 __all__ = ["NumericsMonitor", "localize"]
 
@@ -369,135 +369,3 @@ def _diagnose(model: Any, batch: tuple[Any, Any], step: int) -> str:
 def _unpack(data: Any) -> tuple[Any, Any]:
     x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
     return x, y
-
-
-# ----------------------------------------------------------------------------- localisation
-
-
-def _host(t: Any) -> np.ndarray[Any, Any] | None:
-    try:
-        # variables and eager tensors read themselves; np.asarray(variable) is deprecated
-        arr = np.asarray(t.numpy() if callable(getattr(t, "numpy", None)) else t)
-    except Exception:
-        return None
-    if arr.dtype.kind not in "fc":
-        return None
-    return arr
-
-
-def _leaves(obj: Any) -> list[Any]:
-    if obj is None:
-        return []
-    if isinstance(obj, dict):
-        return [t for v in obj.values() for t in _leaves(v)]
-    if isinstance(obj, list | tuple):
-        return [t for v in obj for t in _leaves(v)]
-    return [obj] if hasattr(obj, "shape") and hasattr(obj, "dtype") else []
-
-
-def _bad(obj: Any) -> tuple[int, int, str]:
-    """(non-finite count, element count, first bad element) over every tensor in ``obj``."""
-    nbad = total = 0
-    first = ""
-    for t in _leaves(obj):
-        arr = _host(t)
-        if arr is None:
-            continue
-        mask = ~np.isfinite(arr)
-        total += arr.size
-        n = int(mask.sum())
-        if n and not first:
-            idx = tuple(int(i) for i in np.argwhere(mask)[0])
-            v = complex(arr[idx]).real if arr.dtype.kind == "c" else float(arr[idx])
-            word = "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-            first = f"{word} at [{', '.join(map(str, idx))}]"
-        nbad += n
-    return nbad, total, first
-
-
-def localize(model: Any, batch: Any, event: Event) -> str:
-    """Re-run ``batch`` (``x`` or ``(x, y)``) through a Keras model layer by layer and name the
-    first layer whose output is non-finite while its inputs are finite (the producer), as
-    opposed to layers that only propagated a non-finite input. Non-trainable variables (e.g.
-    BatchNormalization statistics) are restored afterwards."""
-    if isinstance(batch, tuple | list) and len(batch) == 2:
-        x, y = batch
-    else:
-        x, y = batch, None
-    head = f"where it started (re-ran the batch of step {event.step} layer by layer):"
-    notes: list[str] = []
-    nx, tx, fx = _bad(x)
-    if nx:
-        notes.append(f"the input batch already holds non-finite values: {nx} of {tx} ({fx})")
-    bad_vars = [v.path for v in model.trainable_variables if _bad(v)[0]]
-    if bad_vars:
-        shown = ", ".join(bad_vars[:5]) + (" ..." if len(bad_vars) > 5 else "")
-        notes.append(
-            f"not re-run: the weights have become non-finite since that step ({shown}), so the "
-            "batch cannot be replayed as it ran; gate the update (monitor.gate or a 'skip' "
-            "action) or check_every=1 to keep them finite until the read"
-        )
-        return head + "\n  " + "\n  ".join(notes)
-
-    records: list[tuple[Any, bool, int, int]] = []
-    layers = list(model._flatten_layers(include_self=False))
-    patched: list[tuple[Any, Any]] = []
-
-    def wrap(layer: Any, call: Callable[..., Any]) -> Callable[..., Any]:
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            out = call(*args, **kwargs)
-            inputs_ok = _bad(list(args) + list(kwargs.values()))[0] == 0
-            n, total, _ = _bad(out)
-            records.append((layer, inputs_ok, n, total))
-            return out
-
-        return checked
-
-    saved = [(v, np.array(v.numpy())) for v in model.non_trainable_variables]
-    try:
-        for layer in layers:
-            patched.append((layer, layer.__dict__.get("call", _MISSING)))
-            object.__setattr__(layer, "call", wrap(layer, layer.call))
-        y_pred = model(x, training=True)
-    finally:
-        for layer, before in patched:
-            if before is _MISSING:
-                layer.__dict__.pop("call", None)
-            else:
-                object.__setattr__(layer, "call", before)
-        for var, value in saved:
-            var.assign(value)
-
-    producer = next((r for r in records if r[2] and r[1]), None)
-    first_out = next((r for r in records if r[2]), None)
-    if producer is not None:
-        layer, _, n, total = producer
-        own = [v.path for v in layer.trainable_variables if _bad(v)[0]]
-        why = f"; its weights are non-finite: {', '.join(own)}" if own else ""
-        notes.insert(
-            0,
-            f"layer {layer.name!r} ({type(layer).__name__}) produced the first non-finite output "
-            f"from finite inputs: {n} of {total} output elements{why}",
-        )
-    elif first_out is not None:
-        layer, _, n, total = first_out
-        notes.append(
-            f"first layer with a non-finite output: {layer.name!r} ({type(layer).__name__}), "
-            "which propagated it from its inputs"
-        )
-    else:
-        loss_note = "every layer's output is finite on this batch"
-        if y is not None:
-            ny, ty, fy = _bad(y)
-            if ny:
-                notes.append(f"the targets hold non-finite values: {ny} of {ty} ({fy})")
-            try:
-                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
-                if _bad(loss)[0]:
-                    loss_note += ": the loss computation produced the non-finite value"
-                else:
-                    loss_note += " and so is the loss: it arises in the backward pass"
-            except Exception as exc:
-                loss_note += f" (the loss could not be recomputed: {type(exc).__name__})"
-        notes.insert(0, loss_note)
-    return head + "\n  " + "\n  ".join(notes)

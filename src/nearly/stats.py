@@ -85,7 +85,7 @@ from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
-from nearly import _dtypes
+from nearly._prim import dtypes as _dtypes
 from nearly.backends import backend_of, to_leaf
 
 __all__ = ["Summary", "summarize"]

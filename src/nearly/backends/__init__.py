@@ -6,21 +6,47 @@ imports NumPy only. Values of any other type go to the NumPy backend, which read
 and scalars, Python numbers, strings, None, array-likes and, failing all else, plain objects
 compared with ``==``.
 
-Adding a framework is one module with a ``to_leaf(obj) -> Leaf | None`` function and one line
-in ``_BACKENDS``.
+Adding a framework, or any third-party type, is one module satisfying the
+:class:`~nearly.backends._base.Backend` protocol (``to_leaf(obj) -> Leaf | None``, plus the
+optional parts it documents) and one registration: a line in ``_BACKENDS`` for the backends
+shipped here, :func:`register` for any other.
+
+May import: ``nearly._prim`` and the backend's own framework; never the core above it.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-__all__ = ["Leaf", "backend_of", "expand", "is_array_leaf", "normalize_device", "to_leaf"]
+from nearly.backends._base import Backend, DeviceBackend, Leaf
+
+if TYPE_CHECKING:  # mypy checks each shipped backend module against its protocol
+    from nearly.backends import jax as _jax
+    from nearly.backends import numpy as _numpy
+    from nearly.backends import tensorflow as _tensorflow
+    from nearly.backends import torch as _torch
+
+    _jax_backend: DeviceBackend = _jax
+    _tensorflow_backend: DeviceBackend = _tensorflow
+    _torch_backend: DeviceBackend = _torch
+    _host_backend: Backend = _numpy
+
+__all__ = [
+    "Backend",
+    "DeviceBackend",
+    "Leaf",
+    "backend_of",
+    "expand",
+    "is_array_leaf",
+    "normalize_device",
+    "register",
+    "to_leaf",
+]
 
 # top-level module of a value's type -> the backend module that reads it
 _BACKENDS: dict[str, str] = {
@@ -32,42 +58,29 @@ _BACKENDS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Leaf:
-    """A leaf value read by a backend.
+def register(package: str, backend: str) -> None:
+    """Have values whose type is defined in the top-level package ``package`` read by the
+    backend module ``backend`` (a dotted module name satisfying
+    :class:`~nearly.backends._base.Backend`), imported the first time such a value is seen.
 
-    ``kind`` is ``"array"`` (numbers, strings, dates... held in ``array``, 0-d for scalars),
-    ``"none"``, ``"text"`` (a Python str/bytes), ``"object"`` (compared with ``==``) or
-    ``"symbolic"`` (a graph tensor with no values yet: checked by graph ops).
-    ``array`` is a NumPy view of the values where they live on the host; ``device`` names
-    where the original lives; a ``meta`` leaf has a shape and dtype but no values.
+    >>> register("mylib", "mylib_nearly_backend")  # doctest: +SKIP
     """
-
-    obj: Any
-    kind: Literal["array", "none", "text", "object", "symbolic"]
-    type_name: str
-    array: np.ndarray[Any, Any] | None = None
-    mask: np.ndarray[Any, Any] | None = None
-    python_scalar: bool = False
-    from_sequence: bool = False  # a (nested) list or tuple read as an array
-    device: str | None = None
-    meta: bool = False
-    native: bool = False  # values stay on their device; ``array`` is a shape/dtype stand-in
-
-    @property
-    def dtype(self) -> np.dtype[Any] | None:
-        return None if self.array is None else self.array.dtype
-
-    @property
-    def shape(self) -> tuple[int, ...] | None:
-        return None if self.array is None else tuple(self.array.shape)
+    if not (isinstance(package, str) and package.isidentifier()):
+        raise ValueError(f"register: package must be a top-level package name, got {package!r}")
+    if not (isinstance(backend, str) and all(p.isidentifier() for p in backend.split("."))):
+        raise ValueError(f"register: backend must be a dotted module name, got {backend!r}")
+    _BACKENDS[package] = backend
+    _backend_for.cache_clear()
 
 
 @lru_cache(maxsize=512)
-def _backend_for(cls: type) -> ModuleType:
+def _backend_for(cls: type) -> Backend:
     root = cls.__module__.partition(".")[0]
     name = _BACKENDS.get(root, "nearly.backends.numpy")
-    return importlib.import_module(name)
+    module: ModuleType = importlib.import_module(name)
+    if not callable(getattr(module, "to_leaf", None)):
+        raise TypeError(f"backend module {name!r} (registered for {root!r}) has no to_leaf()")
+    return cast(Backend, module)
 
 
 def to_leaf(obj: Any) -> Leaf:
@@ -97,8 +110,9 @@ def normalize_device(name: str) -> str:
     return name
 
 
-def backend_of(obj: Any) -> ModuleType:
-    """The backend module that reads values of ``obj``'s type."""
+def backend_of(obj: Any) -> Any:
+    """The backend module that reads values of ``obj``'s type (its optional parts, such as
+    ``host_array`` or ``MonitorOps``, are looked up by the caller)."""
     return _backend_for(type(obj))  # type: ignore[arg-type]
 
 

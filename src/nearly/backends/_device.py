@@ -2,7 +2,7 @@
 
 A backend hands over a small ``ops`` object (casts, counts, nonzero, host transfer). The
 kernel works through the flattened inputs in device-sized chunks and returns a
-:class:`~nearly._engine.DeviceVerdict`: how many elements fail for certain, how many differ at
+:class:`~nearly._core.engine.DeviceVerdict`: how many elements fail for certain, how many differ at
 all, and the elements whose verdict rounding in the device arithmetic could flip, which the
 host then decides exactly. A passing comparison moves only those few elements.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nearly._engine import DeviceVerdict, Rule
+from nearly._prim.rule import DeviceVerdict, Rule, band
 
 __all__ = ["CHUNK", "device_verdict"]
 
@@ -31,7 +31,7 @@ def _exact_in_work(ops: Any, x: Any) -> bool:
 def device_verdict(ops: Any, actual: Any, expected: Any, rule: Rule) -> DeviceVerdict:
     fa, fe = ops.flat_pair(actual, expected)
     cplx = ops.is_complex(fa) or ops.is_complex(fe)
-    u = 2.0**-53 if ops.f64 else 2.0**-24
+    u, sub = (2.0**-53, 2.0**-1074) if ops.f64 else (2.0**-24, 2.0**-149)
     # `==` in the inputs' own dtypes is exact unless one side is promoted to a float
     exact_eq = ops.same_dtype(fa, fe) or not (ops.is_float(fa) or ops.is_float(fe))
     lossy = not (_exact_in_work(ops, fa) and _exact_in_work(ops, fe))
@@ -48,13 +48,13 @@ def device_verdict(ops: Any, actual: Any, expected: Any, rule: Rule) -> DeviceVe
         d = abs(aw - ew)
         mag = abs(ew)
         t = atol + rtol * mag
-        band = 8.0 * u * ops.maximum(d, t) + 4.0 * 5e-324
-        if lossy:
-            band = band + 4.0 * u * (abs(aw) + mag)
+        margin = band(
+            d, t, u=u, subnormal=sub, maximum=ops.maximum, lossy=abs(aw) + mag if lossy else None
+        )
         over = d - t
         nonfinite_ok = (nan_a & nan_e & rule.equal_nan) | (~nan_a & ~nan_e & (aw == ew))
-        fails = (~finite & ~nonfinite_ok) | (finite & (over > band))
-        settled = fails | (finite & (over <= -band)) | (~finite & nonfinite_ok)
+        fails = (~finite & ~nonfinite_ok) | (finite & (over > margin))
+        settled = fails | (finite & (over <= -margin)) | (~finite & nonfinite_ok)
         if not lossy:
             settled = settled | (finite & (d == 0))
         # with a ULP allowance an element failing the tolerance may still pass: ask the host

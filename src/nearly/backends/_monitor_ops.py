@@ -6,9 +6,8 @@ a value of it arrives."""
 
 from __future__ import annotations
 
-import importlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,10 +18,6 @@ __all__ = ["Bound", "MonitorOps", "for_value", "root"]
 # a norm's value is the L2 norm of the per-tensor norms packed at [start, stop).
 Bound = tuple[int, bool, int, int, float, float]
 
-# the backend module whose MonitorOps handles values of each top-level package
-_OPS = {"torch": "torch", "tensorflow": "tensorflow", "keras": "tensorflow", "jax": "jax"}
-_OPS["jaxlib"] = "jax"
-
 
 def root(obj: Any) -> str:
     """The top-level package of a value's type."""
@@ -30,12 +25,12 @@ def root(obj: Any) -> str:
 
 
 def for_value(sample: Any) -> MonitorOps:
-    """The ops of ``sample``'s framework (NumPy's for anything else)."""
-    name = _OPS.get(root(sample))
-    if name is None:
-        return MonitorOps()
-    ops: MonitorOps = importlib.import_module(f"nearly.backends.{name}").MonitorOps()
-    return ops
+    """The ops of ``sample``'s framework: its backend's ``MonitorOps`` (NumPy's for anything
+    else)."""
+    from nearly.backends import backend_of
+
+    ops_type: type[MonitorOps] = getattr(backend_of(sample), "MonitorOps", MonitorOps)
+    return ops_type()
 
 
 class MonitorOps:
@@ -44,6 +39,10 @@ class MonitorOps:
     the L2 norm of every tensor of every norm series (a None tensor counts 0)."""
 
     name = "numpy"
+    # Re-runs a batch through a model of this framework layer by layer and names the layer that
+    # produced the first non-finite value: ``localize(model, batch, event) -> str``. None where
+    # the framework has no models.
+    localize: Callable[[Any, Any, Any], str] | None = None
     # True where the packed per-tensor entries are sum(t**2) / 2 instead of norms
     halves = False
 

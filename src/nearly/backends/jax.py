@@ -10,10 +10,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nearly._tree import type_name
-from nearly.backends import Leaf, _monitor_ops
+from nearly.backends import _monitor_ops
+from nearly.backends._base import Leaf, type_name
 
-__all__ = ["to_leaf"]
+__all__ = ["MonitorOps", "device_verdict", "host_array", "to_leaf"]
 
 
 def to_leaf(obj: Any) -> Leaf | None:

@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from nearly._tree import type_name
-from nearly.backends import Leaf
+from nearly.backends._base import Leaf, type_name
 
 __all__ = ["to_leaf"]
 

@@ -21,18 +21,23 @@ import tensorflow as tf
 from tensorflow.python.framework import ops
 from tensorflow.python.ops import control_flow_util
 
-from nearly import _dtypes
-from nearly._engine import Rule, failure_mask
-from nearly._tree import type_name
-from nearly.backends import Leaf, _monitor_ops
+from nearly._prim import dtypes as _dtypes
+from nearly._prim.rule import Rule, band, unit_roundoff
+from nearly.backends import _monitor_ops
+from nearly.backends._base import Leaf, type_name
 
 __all__ = [
+    "GraphRing",
+    "MonitorOps",
     "assert_close_in_graph",
     "assert_equal_in_graph",
     "assert_finite_in_graph",
     "assert_in_range_in_graph",
+    "device_verdict",
     "expand",
     "fail_at_run_time",
+    "host_array",
+    "localize",
     "to_leaf",
 ]
 
@@ -203,15 +208,17 @@ def _fmt_path(where: str) -> str:
     return (where or "(top level)").replace("{", "(").replace("}", ")").replace("'", "")
 
 
-def _host_decider(rule: Rule) -> Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], Any]:
-    def decide(a: np.ndarray[Any, Any], e: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        return failure_mask(np.asarray(a), np.asarray(e), rule)
-
-    return decide
+HostDecider = Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], np.ndarray[Any, Any]]
 
 
 def assert_close_in_graph(
-    where: str, actual: Any, expected: Any, rule: Rule, tolerance_text: str, check: str
+    where: str,
+    actual: Any,
+    expected: Any,
+    rule: Rule,
+    tolerance_text: str,
+    check: str,
+    decide: HostDecider,
 ) -> None:
     """Add ops that check ``actual`` against ``expected`` under ``rule`` at run time;
     ``check`` names the public function in messages."""
@@ -241,23 +248,28 @@ def assert_close_in_graph(
     mag = tf.abs(ew)
     t = tf.constant(float(rule.atol), tf.float64) + tf.constant(float(rule.rtol), tf.float64) * mag
     # the same certainty band as the host engine: outside it the float64 verdict is exact
-    u = 2.0**-53
-    band = 8.0 * u * tf.maximum(d, t) + 4.0 * 5e-324
+    u, sub = unit_roundoff(np.dtype(np.float64))
     lossy = any(_dtypes.inexact_in_work(numpy_dtype(x), np.dtype(np.float64)) for x in (a, e))
-    if lossy:
-        band = band + 4.0 * u * (tf.abs(tf.math.real(aw)) + mag)
+    margin = band(
+        d,
+        t,
+        u=u,
+        subnormal=sub,
+        maximum=tf.maximum,
+        lossy=tf.abs(tf.math.real(aw)) + mag if lossy else None,
+    )
     over = d - t
-    fail = (~finite & ~nonfinite_ok) | (finite & (over > band))
-    clear_pass = over <= -band
+    fail = (~finite & ~nonfinite_ok) | (finite & (over > margin))
+    clear_pass = over <= -margin
     if not lossy:
         clear_pass = clear_pass | tf.equal(d, 0.0)
-    unsure = finite & ~(over > band) & ~clear_pass
+    unsure = finite & ~(over > margin) & ~clear_pass
     # elements the host must decide: the unsure ones, and with a ULP allowance the failing
     # ones too (ULP distances are counted on the host, in the inputs' own formats)
     cand = unsure | fail if rule.ulps is not None else unsure
     idx = tf.where(cand)
     decided = tf.numpy_function(
-        _host_decider(rule), [tf.gather_nd(a, idx), tf.gather_nd(e, idx)], tf.bool, stateful=False
+        decide, [tf.gather_nd(a, idx), tf.gather_nd(e, idx)], tf.bool, stateful=False
     )
     decided = tf.reshape(decided, [-1])
     fail = tf.tensor_scatter_nd_update(fail, idx, decided)
@@ -358,10 +370,150 @@ def assert_in_range_in_graph(where: str, value: Any, lo: float | None, hi: float
 # ----------------------------------------------------------------- for nearly.Monitor
 
 
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+# ----------------------------------------------------------------------------- localisation
+
+
+def _host(t: Any) -> np.ndarray[Any, Any] | None:
+    try:
+        # variables and eager tensors read themselves; np.asarray(variable) is deprecated
+        arr = np.asarray(t.numpy() if callable(getattr(t, "numpy", None)) else t)
+    except Exception:
+        return None
+    if arr.dtype.kind not in "fc":
+        return None
+    return arr
+
+
+def _leaves(obj: Any) -> list[Any]:
+    if obj is None:
+        return []
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _leaves(v)]
+    if isinstance(obj, list | tuple):
+        return [t for v in obj for t in _leaves(v)]
+    return [obj] if hasattr(obj, "shape") and hasattr(obj, "dtype") else []
+
+
+def _bad(obj: Any) -> tuple[int, int, str]:
+    """(non-finite count, element count, first bad element) over every tensor in ``obj``."""
+    nbad = total = 0
+    first = ""
+    for t in _leaves(obj):
+        arr = _host(t)
+        if arr is None:
+            continue
+        mask = ~np.isfinite(arr)
+        total += arr.size
+        n = int(mask.sum())
+        if n and not first:
+            idx = tuple(int(i) for i in np.argwhere(mask)[0])
+            v = complex(arr[idx]).real if arr.dtype.kind == "c" else float(arr[idx])
+            word = "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+            first = f"{word} at [{', '.join(map(str, idx))}]"
+        nbad += n
+    return nbad, total, first
+
+
+def localize(model: Any, batch: Any, event: Any) -> str:
+    """Re-run ``batch`` (``x`` or ``(x, y)``) through a Keras model layer by layer and name the
+    first layer whose output is non-finite while its inputs are finite (the producer), as
+    opposed to layers that only propagated a non-finite input. Non-trainable variables (e.g.
+    BatchNormalization statistics) are restored afterwards."""
+    if isinstance(batch, tuple | list) and len(batch) == 2:
+        x, y = batch
+    else:
+        x, y = batch, None
+    head = f"where it started (re-ran the batch of step {event.step} layer by layer):"
+    notes: list[str] = []
+    nx, tx, fx = _bad(x)
+    if nx:
+        notes.append(f"the input batch already holds non-finite values: {nx} of {tx} ({fx})")
+    bad_vars = [v.path for v in model.trainable_variables if _bad(v)[0]]
+    if bad_vars:
+        shown = ", ".join(bad_vars[:5]) + (" ..." if len(bad_vars) > 5 else "")
+        notes.append(
+            f"not re-run: the weights have become non-finite since that step ({shown}), so the "
+            "batch cannot be replayed as it ran; gate the update (monitor.gate or a 'skip' "
+            "action) or check_every=1 to keep them finite until the read"
+        )
+        return head + "\n  " + "\n  ".join(notes)
+
+    records: list[tuple[Any, bool, int, int]] = []
+    layers = list(model._flatten_layers(include_self=False))
+    patched: list[tuple[Any, Any]] = []
+
+    def wrap(layer: Any, call: Callable[..., Any]) -> Callable[..., Any]:
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            out = call(*args, **kwargs)
+            inputs_ok = _bad(list(args) + list(kwargs.values()))[0] == 0
+            n, total, _ = _bad(out)
+            records.append((layer, inputs_ok, n, total))
+            return out
+
+        return checked
+
+    saved = [(v, np.array(v.numpy())) for v in model.non_trainable_variables]
+    try:
+        for layer in layers:
+            patched.append((layer, layer.__dict__.get("call", _MISSING)))
+            object.__setattr__(layer, "call", wrap(layer, layer.call))
+        y_pred = model(x, training=True)
+    finally:
+        for layer, before in patched:
+            if before is _MISSING:
+                layer.__dict__.pop("call", None)
+            else:
+                object.__setattr__(layer, "call", before)
+        for var, value in saved:
+            var.assign(value)
+
+    producer = next((r for r in records if r[2] and r[1]), None)
+    first_out = next((r for r in records if r[2]), None)
+    if producer is not None:
+        layer, _, n, total = producer
+        own = [v.path for v in layer.trainable_variables if _bad(v)[0]]
+        why = f"; its weights are non-finite: {', '.join(own)}" if own else ""
+        notes.insert(
+            0,
+            f"layer {layer.name!r} ({type(layer).__name__}) produced the first non-finite output "
+            f"from finite inputs: {n} of {total} output elements{why}",
+        )
+    elif first_out is not None:
+        layer, _, n, total = first_out
+        notes.append(
+            f"first layer with a non-finite output: {layer.name!r} ({type(layer).__name__}), "
+            "which propagated it from its inputs"
+        )
+    else:
+        loss_note = "every layer's output is finite on this batch"
+        if y is not None:
+            ny, ty, fy = _bad(y)
+            if ny:
+                notes.append(f"the targets hold non-finite values: {ny} of {ty} ({fy})")
+            try:
+                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+                if _bad(loss)[0]:
+                    loss_note += ": the loss computation produced the non-finite value"
+                else:
+                    loss_note += " and so is the loss: it arises in the backward pass"
+            except Exception as exc:
+                loss_note += f" (the loss could not be recomputed: {type(exc).__name__})"
+        notes.insert(0, loss_note)
+    return head + "\n  " + "\n  ".join(notes)
+
+
 class MonitorOps(_monitor_ops.MonitorOps):
     """TensorFlow, eager or inside ``tf.function`` (the same ops become graph ops)."""
 
     name = "tensorflow"
+    localize = staticmethod(localize)
     halves = True
 
     def __init__(self) -> None:

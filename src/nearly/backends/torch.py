@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from nearly._tree import type_name
-from nearly.backends import Leaf, _monitor_ops
+from nearly.backends import _monitor_ops
+from nearly.backends._base import Leaf, type_name
 from nearly.backends._host import ml_dtype
 
-__all__ = ["to_leaf"]
+__all__ = ["MonitorOps", "device_verdict", "host_array", "localize", "to_leaf"]
 
 # torch dtypes NumPy has no dtype for, read bit for bit as ml_dtypes formats
 _VIEWS: dict[torch.dtype, tuple[torch.dtype, str]] = {
@@ -159,8 +159,139 @@ def device_verdict(actual: Any, expected: Any, rule: Any) -> Any:
 # ----------------------------------------------------------------- for nearly.Monitor
 
 
+# ----------------------------------------------------------------------------- localisation
+
+
+class ForwardInputs:
+    """The positional and keyword arguments of the model's latest forward call (references)."""
+
+    __slots__ = ("args", "kwargs")
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.args, self.kwargs = args, kwargs
+
+
+def _tensors(obj: Any) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _tensors(v)]
+    if isinstance(obj, list | tuple):
+        return [t for v in obj for t in _tensors(v)]
+    return []
+
+
+def _bad(t: torch.Tensor) -> int:
+    if not (t.is_floating_point() or t.is_complex()):
+        return 0
+    return int((~torch.isfinite(t.detach())).sum())
+
+
+def _first_bad(t: torch.Tensor) -> str:
+    mask = ~torch.isfinite(t.detach())
+    idx = tuple(int(i) for i in mask.nonzero()[0])
+    value = float(t.detach()[idx].real) if t.is_complex() else float(t.detach()[idx])
+    where = ", ".join(map(str, idx))
+    return f"{'nan' if math.isnan(value) else ('inf' if value > 0 else '-inf')} at [{where}]"
+
+
+def _describe_bad(label: str, tensors: list[torch.Tensor]) -> str | None:
+    for i, t in enumerate(tensors):
+        n = _bad(t)
+        if n:
+            name = label if len(tensors) == 1 else f"{label}[{i}]"
+            return f"{name}: {n} of {t.numel()} elements non-finite ({_first_bad(t)})"
+    return None
+
+
+def localize(model: Any, batch: Any, event: Any) -> str:
+    """Re-run ``batch`` through ``model`` with a forward hook on every submodule and name the
+    first one whose output is non-finite while its inputs are finite (the producer), as
+    opposed to those that only propagated it. Buffers (e.g. BatchNorm statistics) are restored
+    afterwards; gradients are not computed."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"localize: model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(batch, ForwardInputs):
+        args, kwargs, targets = batch.args, batch.kwargs, None
+    elif isinstance(batch, tuple | list) and len(batch) == 2:
+        args, kwargs, targets = (batch[0],), {}, batch[1]
+    else:
+        args, kwargs, targets = (batch,), {}, None
+    head = f"where it started (re-ran the batch of step {event.step} module by module):"
+    notes: list[str] = []
+    bad_input = _describe_bad("input", _tensors(args) + _tensors(kwargs))
+    if bad_input:
+        notes.append(f"the input batch already holds non-finite values: {bad_input}")
+    bad_params = [n for n, p in model.named_parameters() if _bad(p)]
+    if bad_params:
+        shown = ", ".join(bad_params[:5]) + (" ..." if len(bad_params) > 5 else "")
+        notes.append(
+            f"not re-run: the weights have become non-finite since that step ({shown}), so "
+            "the batch cannot be replayed as it ran; zero the gradients of a bad step "
+            "(monitor.gate, or a 'skip' action with watch(model, optimizer)) or use "
+            "check_every=1 to keep the weights finite until the read"
+        )
+        return head + "\n  " + "\n  ".join(notes)
+
+    records: list[tuple[str, torch.nn.Module, bool, int, int]] = []
+    names = {m: n for n, m in model.named_modules()}
+
+    def hook(module: torch.nn.Module, a: Any, kw: Any, out: Any) -> None:
+        ins = _tensors(a) + _tensors(kw)
+        outs = _tensors(out)
+        inputs_ok = all(_bad(t) == 0 for t in ins)
+        nbad = sum(_bad(t) for t in outs)
+        total = sum(t.numel() for t in outs)
+        records.append((names.get(module, "?"), module, inputs_ok, nbad, total))
+
+    handles = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules()]
+    saved = {n: b.detach().clone() for n, b in model.named_buffers()}
+    try:
+        with torch.no_grad():
+            model(*args, **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+        with torch.no_grad():
+            for n, b in model.named_buffers():
+                if n in saved:
+                    b.copy_(saved[n])
+
+    first_out = next((r for r in records if r[3]), None)
+    producer = next((r for r in records if r[3] and r[2]), None)
+    if producer is not None:
+        name, module, _, nbad, total = producer
+        own_bad = [n for n, p in module.named_parameters(recurse=False) if _bad(p)]
+        why = f"; its own parameters are non-finite: {', '.join(own_bad)}" if own_bad else ""
+        label = name or "(the model itself)"
+        notes.insert(
+            0,
+            f"module {label!r} ({type(module).__name__}) produced the first non-finite output "
+            f"from finite inputs: {nbad} of {total} output elements{why}",
+        )
+    elif first_out is not None:
+        name, module, _, nbad, total = first_out
+        notes.append(
+            f"first module with a non-finite output: {name or '(the model itself)'!r} "
+            f"({type(module).__name__}), which propagated it from its inputs"
+        )
+    else:
+        notes.append(
+            "every module's output is finite on this batch: the non-finite value arises after "
+            "the forward pass (the loss or the backward pass)"
+        )
+        bad_target = _describe_bad("targets", _tensors(targets))
+        if bad_target:
+            notes.append(f"the targets hold non-finite values: {bad_target}")
+        bad_grads = [n for n, p in model.named_parameters() if p.grad is not None and _bad(p.grad)]
+        if bad_grads:
+            notes.append(f"parameters with non-finite gradients: {', '.join(bad_grads[:5])}")
+    return head + "\n  " + "\n  ".join(notes)
+
+
 class MonitorOps(_monitor_ops.MonitorOps):
     name = "torch"
+    localize = staticmethod(localize)
 
     def __init__(self) -> None:
         import torch

@@ -1,4 +1,4 @@
-"""Render an :class:`~nearly._audit.AuditReport`: terminal text, markdown, JSON, and a PNG.
+"""Render an :class:`~nearly._audit.measure.AuditReport`: terminal text, markdown, JSON, and a PNG.
 
 Pure functions of the report; matplotlib is imported only by :func:`plot`.
 """
@@ -12,11 +12,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nearly._audit import LINEAR_FROM, MEANING, SAFETY, STABLE_BELOW, VERDICTS
-from nearly._audit import _size as _n
+from nearly._audit.verdicts import LINEAR_FROM, MEANING, SAFETY, STABLE_BELOW, VERDICTS
+from nearly._audit.verdicts import size_label as _n
 
 if TYPE_CHECKING:
-    from nearly._audit import AuditReport, Cell, Trend
+    from nearly._audit.measure import AuditReport, Cell, Trend
 
 __all__ = ["plot", "to_dict", "to_json", "to_markdown", "to_text"]
 
@@ -293,8 +293,8 @@ def plot(report: AuditReport, path: str | Path) -> Path:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(PLOT_HINT) from None
-    from nearly import _dtypes
-    from nearly.tol import _as_dtype
+    from nearly._prim import dtypes as _dtypes
+    from nearly._prim.dtypes import as_dtype as _as_dtype
 
     out = Path(path)
     panels, by_dtype = _panels(report)

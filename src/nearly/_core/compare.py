@@ -1,8 +1,9 @@
 """Comparing two leaves: dispatch on what they are, run the engine, collect the findings.
 
-Produces :class:`~nearly._result.Mismatch` and :class:`~nearly._result.Note` records; the
-wording of diagnoses lives in :mod:`nearly._diagnose` and all other text in
-:mod:`nearly._report`.
+Produces :class:`~nearly._report.records.Mismatch` and :class:`~nearly._report.records.Note`
+records; the
+wording of diagnoses lives in :mod:`nearly._core.diagnose` and all other text in
+:mod:`nearly._report.text`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from nearly import _diagnose, _dtypes, tol
-from nearly._engine import (
+from nearly._core import diagnose as _diagnose
+from nearly._core.engine import (
     Rule,
     ValueStats,
     count_failures,
@@ -27,11 +28,8 @@ from nearly._engine import (
     measure_unequal,
     nonfinite_counts,
 )
-from nearly._errors_internal import unsupported_leaf
-from nearly._exact import as_fraction, exact_close_real
-from nearly._options import Options
-from nearly._result import Comparison, Example, Kind, Mismatch, Note, Side
-from nearly._tree import (
+from nearly._core.options import Options
+from nearly._core.tree import (
     LeafPair,
     Path,
     StructureDiff,
@@ -40,6 +38,11 @@ from nearly._tree import (
     key_difference,
     walk,
 )
+from nearly._prim import dtypes as _dtypes
+from nearly._prim.exact import as_fraction, exact_close_real
+from nearly._prim.failures import unsupported_leaf
+from nearly._report.records import Comparison, Example, Kind, Mismatch, Note, Side
+from nearly._tolerance import tolerance as tol
 from nearly.backends import (
     Leaf,
     backend_of,
@@ -294,7 +297,10 @@ def _compare_symbolic(p: _Pair) -> Mismatch | None:
     tolerance = tolerance_of(p.options, da, de)
     text = tolerance.describe() + (f" ({tolerance.source})" if tolerance.source else "")
     check = "assert_equal" if p.options.exact else "assert_close"
-    tfb.assert_close_in_graph(p.where, a, e, rule, text, check)
+    def decide(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return failure_mask(np.asarray(x), np.asarray(y), rule)
+
+    tfb.assert_close_in_graph(p.where, a, e, rule, text, check, decide)
     return None
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 __all__ = [
     "FloatFormat",
+    "as_dtype",
     "dtype_label",
     "family",
     "float_format",
@@ -348,3 +349,40 @@ def ulp_distance_exact_ok(
             )
             ok = np.where(near, exact <= np.uint64(k), ok)
     return np.asarray(ok, dtype=bool)
+
+
+def as_dtype(dtype: Any) -> np.dtype[Any]:
+    if isinstance(dtype, np.dtype):
+        return dtype
+    if dtype is float:
+        return np.dtype(np.float64)
+    if dtype is int:
+        return np.dtype(np.int64)
+    if dtype is complex:
+        return np.dtype(np.complex128)
+    if dtype is bool:
+        return np.dtype(np.bool_)
+    if isinstance(dtype, str):
+        try:
+            return np.dtype(dtype)
+        except TypeError:
+            import sys
+
+            ml = sys.modules.get("ml_dtypes")
+            if ml is None:
+                try:
+                    import ml_dtypes as ml
+                except ImportError:
+                    ml = None
+            if ml is not None and hasattr(ml, dtype):
+                ml_dt: np.dtype[Any] = np.dtype(getattr(ml, dtype))
+                return ml_dt
+            raise TypeError(f"unknown dtype {dtype!r}") from None
+    if hasattr(dtype, "dtype") and isinstance(dtype.dtype, np.dtype):
+        found: np.dtype[Any] = dtype.dtype
+        return found
+    try:
+        result: np.dtype[Any] = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"not a dtype: {dtype!r}") from None
+    return result

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from nearly._monitor import Monitor
+    from nearly._monitor.monitor import Monitor
 
 __all__ = ["PLOT_HINT", "plot", "render_report"]
 

@@ -35,7 +35,7 @@ class _Usage(Exception):
 
 
 def _sizes(text: str) -> tuple[int, ...]:
-    from nearly._audit import parse_sizes
+    from nearly._audit.measure import parse_sizes
 
     try:
         return parse_sizes(text)
@@ -218,8 +218,8 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def _audit(args: argparse.Namespace, progress: Any) -> Any:
-    from nearly import _audit_suite
-    from nearly._audit import Case, run_cases
+    from nearly._audit import suite as _audit_suite
+    from nearly._audit.measure import Case, run_cases
 
     command = _command(args)
     if args.target is None:
@@ -288,7 +288,7 @@ def _write(report: Any, out: Path, plot: bool) -> list[Path]:
 
 def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
     """Run ``nearly audit`` for parsed ``args``; returns the exit status."""
-    from nearly._audit import AuditError
+    from nearly._audit.measure import AuditError
 
     out_stream = sys.stdout if stdout is None else stdout
     progress = None if args.no_progress else ProgressBar()

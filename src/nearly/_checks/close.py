@@ -7,18 +7,18 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from nearly import _stat_checks
-from nearly._compare import run, run_finite
-from nearly._options import (
+from nearly._checks import stats as _stat_checks
+from nearly._core.compare import run, run_finite
+from nearly._core.options import (
     CLOSE_OPTIONS,
     EQUAL_OPTIONS,
     check_msg,
     make_options,
     reject_unknown,
 )
-from nearly._result import Comparison
+from nearly._report.records import Comparison
+from nearly._tolerance.tolerance import Tolerance
 from nearly.errors import BadSums, CheckFailed, NotClose, NotFinite, NotStandardized, OutOfRange
-from nearly.tol import Tolerance
 
 __all__ = [
     "assert_close",

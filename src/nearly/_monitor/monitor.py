@@ -1047,14 +1047,14 @@ class Monitor:
 
     def report(self) -> str:
         """A text summary: steps read, percentiles of every series, the events."""
-        from nearly._monitor_plot import render_report
+        from nearly._monitor.plot import render_report
 
         return render_report(self)
 
     def plot(self, path: str | Path) -> Path:
         """Save a PNG of the loss and the gradient norm over the steps, with events marked.
         Needs matplotlib (``pip install 'nearly[plot]'``)."""
-        from nearly._monitor_plot import plot
+        from nearly._monitor.plot import plot
 
         return plot(self, path)
 
@@ -1142,13 +1142,6 @@ def _tensor_names(tensors: list[Any], weights: Any, key: str, model: Any) -> lis
 
 
 def _default_localizer(model: Any) -> Localizer | None:
-    package = root(model)
-    if package == "torch":
-        from nearly import torch as nearly_torch
-
-        return nearly_torch.localize
-    if package in ("keras", "tensorflow", "tf_keras"):
-        from nearly import keras as nearly_keras
-
-        return nearly_keras.localize
-    return None
+    """The layer-by-layer re-run of ``model``'s framework, or None where it has none."""
+    localize: Localizer | None = for_value(model).localize
+    return localize

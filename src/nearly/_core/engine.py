@@ -6,7 +6,7 @@ nothing proportional to the input. Two passes:
 
 * :func:`count_failures` -- the verdict. An exact-equality test first (cheap, native dtype), then
   the tolerance rule in float64 with a bound on its own rounding error; the rare elements inside
-  that bound are decided in exact arithmetic (:mod:`nearly._exact`).
+  that bound are decided in exact arithmetic (:mod:`nearly._prim.exact`).
 * :func:`measure` -- run only when something failed: counts by cause, the worst absolute,
   relative and ULP differences among failing elements with their indices, and a few examples.
 """
@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from nearly import _dtypes
-from nearly._exact import as_fraction, exact_close_complex, exact_close_real
+from nearly._prim import dtypes as _dtypes
+from nearly._prim.exact import as_fraction, exact_close_complex, exact_close_real
+from nearly._prim.rule import Extreme, Rule, band, unit_roundoff
 
 __all__ = [
     "CHUNK",
@@ -38,45 +39,6 @@ CHUNK = 1 << 16
 EXAMPLES = 5
 
 Array = np.ndarray[Any, Any]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A resolved tolerance for one pair of numeric arrays."""
-
-    rtol: Any  # float, or float64 array broadcastable to the compared shape
-    atol: Any
-    rtol_exact: Fraction | None  # None when rtol is an array (read as stored)
-    atol_exact: Fraction | None
-    ulps: int | None
-    ulp_dtype: np.dtype[Any]  # the lower-precision dtype: ULPs are counted in it
-    equal_nan: bool = True
-
-    @property
-    def exact_only(self) -> bool:
-        return self.rtol_exact == 0 and self.atol_exact == 0 and not self.ulps
-
-
-@dataclass(frozen=True)
-class Extreme:
-    """The largest difference of one kind among failing elements."""
-
-    value: float
-    index: tuple[int, ...]
-    allowed: float | None
-
-
-@dataclass(frozen=True)
-class DeviceVerdict:
-    """What a backend that ran the rule on a device sends back: how many elements failed
-    for certain, how many differ at all, and the few elements the host must decide (their
-    flat indices and values, in the inputs' own formats)."""
-
-    clear_fail: int
-    unequal: int
-    index: Array
-    actual: Array
-    expected: Array
 
 
 @dataclass
@@ -233,15 +195,13 @@ def _chunk_rule(
         t = at + rt * mag
         # A bound on the rounding error of d and t in the work dtype (plus, for 64-bit
         # integers, of converting them): outside it the float verdict is certain.
-        fin_w = _dtypes.float_format(_dtypes.component(work))
-        u = 2.0 ** (-fin_w.p)
-        tiny = 4.0 * float(np.finfo(_dtypes.component(work)).smallest_subnormal)
-        band = 8.0 * u * np.maximum(d, t) + tiny
-        if lossy:
-            band = band + 4.0 * u * (np.abs(aw) + mag)
+        u, sub = unit_roundoff(_dtypes.component(work))
+        margin = band(
+            d, t, u=u, subnormal=sub, maximum=np.maximum, lossy=np.abs(aw) + mag if lossy else None
+        )
         over = d - t
-        fin_fail = finite & (over > band)
-        clear_pass = over <= -band
+        fin_fail = finite & (over > margin)
+        clear_pass = over <= -margin
         if not lossy:
             # no conversion rounded, so d == 0 means the values are equal: always a pass
             clear_pass |= d == 0

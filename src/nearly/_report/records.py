@@ -1,14 +1,16 @@
-"""Result records: what a comparison found, with no text formatting (see :mod:`nearly._report`)."""
+"""Result records: what a comparison found, with no text formatting (see
+:mod:`nearly._report.text`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from nearly._engine import Extreme
+from nearly._prim.rule import Extreme
+from nearly._report import text as _text
 
 if TYPE_CHECKING:
-    from nearly.tol import Tolerance
+    from nearly._tolerance.tolerance import Tolerance
 
 __all__ = ["Comparison", "Example", "Mismatch", "Note", "Side"]
 
@@ -89,9 +91,7 @@ class Mismatch:
         return self.hints[0] if self.hints else None
 
     def to_dict(self) -> dict[str, Any]:
-        from nearly._report import mismatch_to_dict
-
-        return mismatch_to_dict(self)
+        return _text.mismatch_to_dict(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,9 +111,7 @@ class Comparison:
         return self.ok
 
     def __str__(self) -> str:
-        from nearly._report import render
-
-        return render(self)
+        return _text.render(self)
 
     def __repr__(self) -> str:
         status = "ok" if self.ok else f"{len(self.mismatches)} mismatches"
@@ -121,6 +119,4 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (non-finite numbers become the strings "inf", "nan")."""
-        from nearly._report import comparison_to_dict
-
-        return comparison_to_dict(self)
+        return _text.comparison_to_dict(self)

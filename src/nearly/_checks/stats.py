@@ -1,7 +1,7 @@
 """Statistical checks: values in a range, standardized columns, rows that sum to a total.
 
-Each returns a :class:`~nearly._result.Comparison` whose mismatches give the measured value,
-the allowed bound and where the bound came from; :mod:`nearly.checks` raises on failure.
+Each returns a :class:`~nearly._report.records.Comparison` whose mismatches give the measured value,
+the allowed bound and where the bound came from; :mod:`nearly._checks.close` raises on failure.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from nearly import _dtypes
-from nearly._bounds import _abs_sum, _axes, _count, _gamma, _host, _moments, _unit
-from nearly._result import Comparison, Example, Mismatch, Side
-from nearly._tree import LeafPair, format_path, walk
+from nearly._core.tree import LeafPair, format_path, walk
+from nearly._prim import dtypes as _dtypes
+from nearly._report.records import Comparison, Example, Mismatch, Side
+from nearly._tolerance.bounds import _abs_sum, _axes, _count, _gamma, _host, _moments, _unit
 from nearly.backends import expand, is_array_leaf, to_leaf
 
 __all__ = ["run_in_range", "run_standardized", "run_sums_to"]
@@ -182,7 +182,7 @@ def _whole_value_failure(
 
 
 def _moments_sum(arr: Array, axes: tuple[int, ...]) -> Array:
-    from nearly._bounds import _slab_sum
+    from nearly._tolerance.bounds import _slab_sum
 
     return _slab_sum(arr, axes, transform=lambda b: b)
 

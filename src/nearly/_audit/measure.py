@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nearly import _dtypes
+from nearly._prim import dtypes as _dtypes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -73,22 +73,18 @@ __all__ = [
     "run_cases",
 ]
 
+from nearly._audit.verdicts import (
+    FLOOR,
+    LINEAR_FROM,
+    SAFETY,
+    SATURATED,
+    STABLE_BELOW,
+    VERDICTS,
+)
+from nearly._audit.verdicts import size_label as _size
+
 Array = np.ndarray[Any, Any]
 Progress = Callable[[int, int, str], None]
-
-VERDICTS = ("stable", "random-walk", "linear", "beyond-bound")
-STABLE_BELOW = 0.25  # growth exponents below this are flat or logarithmic
-LINEAR_FROM = 0.75  # and from this on, linear
-SAFETY = 4.0  # observed worst error x SAFETY, when no derived bound can be recommended
-FLOOR = 1 / 16  # relative errors below FLOOR * u count as FLOOR * u in the fit
-SATURATED = 0.5  # relative error from which a result has no correct digits left
-
-MEANING = {
-    "stable": "flat or ~log n: a fixed tolerance holds at every size",
-    "random-walk": "~√n: independent rounding errors accumulating",
-    "linear": "~n: rounding errors that lean one way accumulating (biased rounding)",
-    "beyond-bound": "exceeds the worst-case bound: a bug, or catastrophic cancellation",
-}
 
 
 class AuditError(RuntimeError):
@@ -189,7 +185,7 @@ def parse_dtypes(dtypes: Any) -> tuple[np.dtype[Any], ...]:
     >>> [d.name for d in parse_dtypes("float32,float16")]
     ['float32', 'float16']
     """
-    from nearly.tol import _as_dtype
+    from nearly._prim.dtypes import as_dtype as _as_dtype
 
     if isinstance(dtypes, str):
         dtypes = [t.strip() for t in dtypes.split(",") if t.strip()]
@@ -302,7 +298,7 @@ def _leaves(out: Any) -> list[Any]:
 
 
 def _to_host(x: Any) -> Array:
-    from nearly._bounds import _host
+    from nearly._tolerance.bounds import _host
 
     return np.asarray(_host(x, "the audit"))
 
@@ -370,7 +366,7 @@ def _errors(
 
 
 def _as_tolerances(value: Any, count: int, case: str) -> list[Any]:
-    from nearly.tol import Tolerance
+    from nearly._tolerance.tolerance import Tolerance
 
     if isinstance(value, Tolerance):
         items: list[Any] = [value]
@@ -673,12 +669,6 @@ def _cell(case: Case, dt: np.dtype[Any], n: int, runs: list[_Run]) -> Cell:
     )
 
 
-def _size(n: int) -> str:
-    """1000000 -> "1e6" (powers of ten from 1000), other sizes as integers."""
-    e = round(math.log10(n)) if n > 0 else 0
-    return f"1e{e}" if n >= 1000 and n == 10**e else str(n)
-
-
 def _times(x: float) -> str:
     return f"{x:.3g}×" if x < 1e4 else f"{x:.1e}×"
 
@@ -830,25 +820,25 @@ class AuditReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, as JSON-ready data (non-finite numbers become None)."""
-        from nearly._audit_render import to_dict
+        from nearly._audit.render import to_dict
 
         return to_dict(self)
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        from nearly._audit_render import to_json
+        from nearly._audit.render import to_json
 
         return to_json(self, indent=indent)
 
     def to_text(self, *, detail: bool | None = None) -> str:
         """A terminal table: one row per case and dtype, and per-size rows when ``detail``
         (default: when there are at most four case/dtype pairs)."""
-        from nearly._audit_render import to_text
+        from nearly._audit.render import to_text
 
         return to_text(self, detail=detail)
 
     def to_markdown(self, *, image: str | None = None) -> str:
         """A markdown report; ``image`` links a plot written by :meth:`plot`."""
-        from nearly._audit_render import to_markdown
+        from nearly._audit.render import to_markdown
 
         return to_markdown(self, image=image)
 
@@ -856,7 +846,7 @@ class AuditReport:
         """Write a PNG of relative error against n (log-log), one panel per case group, one
         line per dtype (and framework), the derived bound dashed. Needs matplotlib
         (``pip install 'nearly[plot]'``)."""
-        from nearly._audit_render import plot
+        from nearly._audit.render import plot
 
         return plot(self, path)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from nearly._audit import AuditReport, Case, Progress, run_cases
+from nearly._audit.measure import AuditReport, Case, Progress, run_cases
 
 __all__ = [
     "DEFAULT_DTYPES",
@@ -272,9 +272,9 @@ def _mse_bound(p: Any, y: Any) -> Any:
     """mean((p − y)²): each squared difference carries up to 3u relative error (the
     subtraction, the square's doubling of it, the square's own rounding), then the mean of
     non-negative terms adds the mean's bound for the framework's order."""
-    from nearly import tol
-    from nearly._audit import _to_host
-    from nearly._bounds import _library, _unit
+    from nearly import _tolerance as tol
+    from nearly._audit.measure import _to_host
+    from nearly._tolerance.bounds import _library, _unit
 
     a, b = _to_host(p), _to_host(y)
     d2 = (a.astype(np.float64) - b.astype(np.float64)) ** 2
@@ -286,8 +286,8 @@ def _mse_bound(p: Any, y: Any) -> Any:
 
 def _dense_bound(x: Any, w: Any, b: Any) -> Any:
     """x @ W + b is the product of [x, 1] and [W; b]: γ_{k+1}·|x||W| + |b| per element."""
-    from nearly import tol
-    from nearly._audit import _to_host
+    from nearly import _tolerance as tol
+    from nearly._audit.measure import _to_host
 
     xa, wa, ba = (_to_host(v) for v in (x, w, b))
     ones = np.ones((xa.shape[0], 1), dtype=xa.dtype)
@@ -295,7 +295,7 @@ def _dense_bound(x: Any, w: Any, b: Any) -> Any:
 
 
 def _reduction_cases(fw: _Framework) -> list[Case]:
-    from nearly import tol
+    from nearly import _tolerance as tol
 
     cases = []
     bounds: dict[str, Callable[..., Any]] = {"sum": tol.sum, "mean": tol.mean, "std": tol.std}
@@ -336,7 +336,7 @@ def _reduction_cases(fw: _Framework) -> list[Case]:
 
 
 def _other_cases(fw: _Framework) -> list[Case]:
-    from nearly import tol
+    from nearly import _tolerance as tol
 
     def standardize(x: Any) -> Any:
         z = (x - fw.mean(x, 0)) / fw.std(x, 0)

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from nearly import _dtypes
-from nearly._engine import Rule, ValueStats, count_failures
+from nearly._core.engine import Rule, ValueStats, count_failures
+from nearly._prim import dtypes as _dtypes
 
 __all__ = ["bound_hints", "dtype_only_hint", "shape_hints", "value_hints"]
 

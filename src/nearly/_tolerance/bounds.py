@@ -53,8 +53,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nearly import _dtypes
-from nearly.tol import Tolerance
+from nearly._prim import dtypes as _dtypes
+from nearly._prim.dtypes import as_dtype as _as_dtype
+from nearly._tolerance.tolerance import Tolerance
 
 __all__ = [
     "Derivation",
@@ -132,7 +133,6 @@ def _unit(dtype: Any) -> float:
     """Unit roundoff u = 2**-p of a format (``"tf32"`` has p = 11)."""
     if isinstance(dtype, str) and dtype.lower() == "tf32":
         return 2.0**-11
-    from nearly.tol import _as_dtype
 
     dt = _as_dtype(dtype)
     if _dtypes.family(dt) not in ("float", "complex"):
@@ -143,7 +143,6 @@ def _unit(dtype: Any) -> float:
 def _name(dtype: Any) -> str:
     if isinstance(dtype, str) and dtype.lower() == "tf32":
         return "tf32"
-    from nearly.tol import _as_dtype
 
     return _dtypes.dtype_label(_as_dtype(dtype))
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nearly._engine import Extreme
-from nearly._result import Comparison, Mismatch, Side
+from nearly._prim.rule import Extreme
+
+if TYPE_CHECKING:
+    from nearly._report.records import Comparison, Mismatch, Side
 
 __all__ = ["comparison_to_dict", "format_index", "mismatch_to_dict", "render"]
 

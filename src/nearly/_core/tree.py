@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from nearly.backends._base import type_name as value_type_name
+
 __all__ = ["LeafPair", "StructureDiff", "TypeNote", "format_path", "walk"]
 
 PathPart = tuple[str, Any]  # ("index", 0) | ("key", "a") | ("attr", "bias") | ("field", "x")
@@ -59,30 +61,12 @@ class TypeNote:
 Event = LeafPair | StructureDiff | TypeNote
 
 
-_SHORT_ROOTS = {"tensorflow": "tf", "torch": "torch", "jax": "jax", "jaxlib": "jax"}
-
-
 def type_name(x: Any) -> str:
-    """A short, recognisable name for a value's type: float, numpy.ndarray, torch.Tensor,
-    tf.EagerTensor, jax.Array..."""
+    """A short, recognisable name for a value's type (an expanded container is named by the
+    value it came from)."""
     if isinstance(x, _Expanded):
         return type_name(x.original)
-    t = type(x)
-    mod = t.__module__
-    if mod == "builtins":
-        return t.__qualname__
-    root = mod.split(".")[0]
-    if root == "numpy" and t.__qualname__ == "MaskedArray":
-        return "numpy.ma.MaskedArray"
-    if root == "jaxlib" and t.__qualname__ == "ArrayImpl":
-        return "jax.Array"
-    if root == "torch" and t.__qualname__ == "Parameter":
-        return "torch.nn.Parameter"
-    if root in ("numpy", "ml_dtypes"):
-        return f"{root}.{t.__qualname__}"
-    if root in _SHORT_ROOTS:
-        return f"{_SHORT_ROOTS[root]}.{t.__qualname__}"
-    return f"{mod}.{t.__qualname__}"
+    return value_type_name(x)
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -250,7 +234,7 @@ def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
     # both sides, or twice on one side, without being a cycle
     keys = (("a", id(a)), ("e", id(e)))
     if any(k in ctx.on_path for k in keys):
-        from nearly._errors_internal import cyclic
+        from nearly._prim.failures import cyclic
 
         raise cyclic(format_path(_path(link)))
     ctx.on_path.update(keys)

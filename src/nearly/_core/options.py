@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nearly.tol import Tolerance
+from nearly._tolerance.tolerance import Tolerance
 
 __all__ = ["Options", "make_options"]
 
