@@ -18,6 +18,7 @@ from nearly._core.options import (
 )
 from nearly._report.records import Comparison
 from nearly._tolerance.tolerance import Tolerance
+from nearly.backends import tracing_backend
 from nearly.errors import BadSums, CheckFailed, NotClose, NotFinite, NotStandardized, OutOfRange
 
 __all__ = [
@@ -106,12 +107,10 @@ def _raise(
         text = f"{msg}\n\n{report}"
     else:
         text = str(msg(report))
-    tf = sys.modules.get("tensorflow")
-    if tf is not None and not tf.executing_eagerly():
+    graph = tracing_backend()
+    if graph is not None:
         # inside tf.function: fail when the graph runs, as graph-mode checks do
-        from nearly.backends.tensorflow import fail_at_run_time
-
-        fail_at_run_time(text)
+        graph.fail_at_run_time(text)
         return
     raise error(text, comparison)
 

@@ -15,7 +15,7 @@ from nearly._core.tree import LeafPair, format_path, walk
 from nearly._prim import dtypes as _dtypes
 from nearly._report.records import Comparison, Example, Mismatch, Side
 from nearly._tolerance.bounds import _abs_sum, _axes, _count, _gamma, _host, _moments, _unit
-from nearly.backends import expand, is_array_leaf, to_leaf
+from nearly.backends import expand, graph_backend, is_array_leaf, to_leaf
 
 __all__ = ["run_in_range", "run_standardized", "run_sums_to"]
 
@@ -56,9 +56,7 @@ def run_in_range(tree: Any, lo: float | None, hi: float | None) -> Comparison:
     for where, value in leaves:
         leaf = to_leaf(value)
         if leaf.kind == "symbolic":
-            from nearly.backends import tensorflow as tfb
-
-            tfb.assert_in_range_in_graph(where, value, lo, hi)
+            graph_backend(value).assert_in_range_in_graph(where, value, lo, hi)
             continue
         arr = _host(value, "assert_in_range")
         if arr.size == 0:

@@ -47,6 +47,7 @@ from nearly.backends import (
     Leaf,
     backend_of,
     expand,
+    graph_backend,
     is_array_leaf,
     normalize_device,
     to_leaf,
@@ -273,8 +274,7 @@ def _compare_symbolic(p: _Pair) -> Mismatch | None:
             "tf.function (or a Keras layer) it has no values yet. Use nearly.assert_close or "
             "nearly.assert_equal there: they become graph ops that check when the graph runs."
         )
-    from nearly.backends import tensorflow as tfb
-
+    tfb = graph_backend(p.la.obj if p.la.kind == "symbolic" else p.le.obj)
     a, e = tfb.as_tensor(p.la.obj), tfb.as_tensor(p.le.obj)
     da, de = tfb.numpy_dtype(a), tfb.numpy_dtype(e)
     sa, se = a.shape, e.shape
@@ -297,6 +297,7 @@ def _compare_symbolic(p: _Pair) -> Mismatch | None:
     tolerance = tolerance_of(p.options, da, de)
     text = tolerance.describe() + (f" ({tolerance.source})" if tolerance.source else "")
     check = "assert_equal" if p.options.exact else "assert_close"
+
     def decide(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         return failure_mask(np.asarray(x), np.asarray(y), rule)
 
@@ -747,9 +748,7 @@ def run_finite(tree: Any) -> Comparison:
         leaves += 1
         leaf = to_leaf(event.actual)
         if leaf.kind == "symbolic":
-            from nearly.backends import tensorflow as tfb
-
-            tfb.assert_finite_in_graph(format_path(event.path), leaf.obj)
+            graph_backend(leaf.obj).assert_finite_in_graph(format_path(event.path), leaf.obj)
             continue
         arr = leaf.array
         if arr is None or _dtypes.family(arr.dtype) not in ("float", "complex"):

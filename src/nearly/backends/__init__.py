@@ -17,13 +17,14 @@ May import: ``nearly._prim`` and the backend's own framework; never the core abo
 from __future__ import annotations
 
 import importlib
+import sys
 from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from nearly.backends._base import Backend, DeviceBackend, Leaf
+from nearly.backends._base import Backend, DeviceBackend, GraphBackend, Leaf
 
 if TYPE_CHECKING:  # mypy checks each shipped backend module against its protocol
     from nearly.backends import jax as _jax
@@ -33,19 +34,23 @@ if TYPE_CHECKING:  # mypy checks each shipped backend module against its protoco
 
     _jax_backend: DeviceBackend = _jax
     _tensorflow_backend: DeviceBackend = _tensorflow
+    _tensorflow_graph: GraphBackend = _tensorflow
     _torch_backend: DeviceBackend = _torch
     _host_backend: Backend = _numpy
 
 __all__ = [
     "Backend",
     "DeviceBackend",
+    "GraphBackend",
     "Leaf",
     "backend_of",
     "expand",
+    "graph_backend",
     "is_array_leaf",
     "normalize_device",
     "register",
     "to_leaf",
+    "tracing_backend",
 ]
 
 # top-level module of a value's type -> the backend module that reads it
@@ -136,3 +141,22 @@ def is_array_leaf(obj: Any) -> bool:
     if root in _BACKENDS:
         return True
     return hasattr(obj, "__array__") or hasattr(obj, "__array_interface__")
+
+
+def graph_backend(obj: Any) -> GraphBackend:
+    """The backend of a symbolic leaf (one whose ``to_leaf`` gave ``kind == "symbolic"``)."""
+    backend = backend_of(obj)
+    if not callable(getattr(backend, "assert_close_in_graph", None)):
+        raise TypeError(f"{type(obj).__name__} is symbolic but its backend has no graph ops")
+    return cast(GraphBackend, backend)
+
+
+def tracing_backend() -> GraphBackend | None:
+    """The backend of a framework that is tracing a graph right now, if any. Only backends
+    already imported are asked (a framework never seen cannot be tracing nearly's checks)."""
+    for name in dict.fromkeys(_BACKENDS.values()):
+        module = sys.modules.get(name)
+        tracing = getattr(module, "tracing", None)
+        if callable(tracing) and tracing():
+            return cast(GraphBackend, module)
+    return None

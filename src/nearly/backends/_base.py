@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from nearly._prim.rule import DeviceVerdict, Rule
 
-__all__ = ["Backend", "DeviceBackend", "Leaf", "type_name"]
+__all__ = ["Backend", "DeviceBackend", "GraphBackend", "Leaf", "type_name"]
 
 
 @dataclass(frozen=True)
@@ -95,4 +97,49 @@ class DeviceBackend(Backend, Protocol):
 
     def device_verdict(self, actual: Any, expected: Any, rule: Rule) -> DeviceVerdict:
         """Run ``rule`` on the device (see :func:`nearly.backends._device.device_verdict`)."""
+        ...
+
+
+class GraphBackend(Backend, Protocol):
+    """A backend whose leaves may be symbolic (``Leaf.kind == "symbolic"``: a tensor of a graph
+    being traced, with no values yet). The core checks what is known now (shapes, dtypes) and
+    has the backend add ops that check the values when the graph runs."""
+
+    def tracing(self) -> bool:
+        """Whether the framework is tracing a graph now (a failed check must then become an
+        op that fails at run time)."""
+        ...
+
+    def as_tensor(self, x: Any) -> Any:
+        """``x`` as a tensor of the framework."""
+        ...
+
+    def numpy_dtype(self, t: Any) -> np.dtype[Any]:
+        """The NumPy dtype of a framework tensor."""
+        ...
+
+    def assert_close_in_graph(
+        self,
+        where: str,
+        actual: Any,
+        expected: Any,
+        rule: Rule,
+        tolerance_text: str,
+        check: str,
+        decide: Callable[[np.ndarray[Any, Any], np.ndarray[Any, Any]], np.ndarray[Any, Any]],
+    ) -> None:
+        """Add ops checking ``actual`` against ``expected`` under ``rule``; ``decide`` settles
+        on the host the few elements the graph's float64 arithmetic cannot."""
+        ...
+
+    def assert_equal_in_graph(self, where: str, actual: Any, expected: Any) -> None: ...
+
+    def assert_finite_in_graph(self, where: str, value: Any) -> None: ...
+
+    def assert_in_range_in_graph(
+        self, where: str, value: Any, lo: float | None, hi: float | None
+    ) -> None: ...
+
+    def fail_at_run_time(self, report: str) -> None:
+        """Add an op that raises ``report`` when the graph runs."""
         ...

@@ -29,6 +29,7 @@ from nearly.backends._base import Leaf, type_name
 __all__ = [
     "GraphRing",
     "MonitorOps",
+    "as_tensor",
     "assert_close_in_graph",
     "assert_equal_in_graph",
     "assert_finite_in_graph",
@@ -38,8 +39,15 @@ __all__ = [
     "fail_at_run_time",
     "host_array",
     "localize",
+    "numpy_dtype",
     "to_leaf",
+    "tracing",
 ]
+
+
+def tracing() -> bool:
+    """Whether TensorFlow is tracing a graph (inside tf.function) now."""
+    return not tf.executing_eagerly()
 
 
 def _symbolic(x: Any) -> bool:

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-HARNESS = Path(__file__).resolve().parents[1] / "fuzz" / "fuzz_nearly.py"
+HARNESS = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_nearly.py"
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 import nearly
 from nearly.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "examples" / "seed"
 MODEL_OUTPUTS = SEED / "model_outputs.npz"
 EXPECTED = SEED / "expected.npz"
