@@ -24,23 +24,23 @@ from nearly._checks.close import (
     compare,
     explain,
 )
-from nearly._monitor.monitor import (
-    Event,
-    KOfN,
-    Monitor,
-    NumericsAlarm,
-    NumericsWarning,
-    Policy,
-    Ratio,
-    Spike,
-    Threshold,
-)
 from nearly._report.records import Comparison, Mismatch
 from nearly.errors import BadSums, CheckFailed, NotClose, NotFinite, NotStandardized, OutOfRange
 from nearly.tol import Tolerance
 
 if _TYPE_CHECKING:
     from nearly._audit.measure import AuditReport, audit
+    from nearly._monitor.monitor import (
+        Event,
+        KOfN,
+        Monitor,
+        NumericsAlarm,
+        NumericsWarning,
+        Policy,
+        Ratio,
+        Spike,
+        Threshold,
+    )
 
 __version__ = "0.1.0"
 
@@ -78,8 +78,25 @@ __all__ = [
     "tol",
 ]
 
-# The audit is a feature on top of the core: loaded on first use, so `import nearly` stays fast.
+# The audit and the training monitor are features on top of the core: loaded on first use, so
+# `import nearly` stays fast.
 _LAZY = {"AuditReport": "nearly._audit.measure", "audit": "nearly._audit.measure"}
+_LAZY.update(
+    dict.fromkeys(
+        (
+            "Event",
+            "KOfN",
+            "Monitor",
+            "NumericsAlarm",
+            "NumericsWarning",
+            "Policy",
+            "Ratio",
+            "Spike",
+            "Threshold",
+        ),
+        "nearly._monitor.monitor",
+    )
+)
 
 
 def __getattr__(name: str) -> object:

@@ -137,9 +137,7 @@ class NumericsMonitor(keras.callbacks.Callback):  # type: ignore[misc]
         if model.optimizer is None:
             raise RuntimeError("NumericsMonitor: compile the model with an optimizer first")
         self.monitor = Monitor(*self._policies, **self._options)
-        self.monitor._auto_check = False
-        self.monitor._model = model
-        self.monitor._stop_hook = self._stop
+        self.monitor.bind(model=model, on_stop=self._stop, drives_checks=True)
         self._jit = bool(getattr(model, "jit_compile", False)) and not model.run_eagerly
         if self._jit or not self.localize_nonfinite:
             reason = (
@@ -148,7 +146,7 @@ class NumericsMonitor(keras.callbacks.Callback):  # type: ignore[misc]
                 if self._jit
                 else "localize=False"
             )
-            self.monitor._localizer = lambda m, b, e: f"not re-run layer by layer: {reason}"
+            self.monitor.bind(localizer=lambda m, b, e: f"not re-run layer by layer: {reason}")
         spe = int(getattr(model, "steps_per_execution", 1) or 1)
         self.monitor.capacity = max(self.monitor.capacity, 4 * (self.monitor.check_every + spe))
         self._since = 0
@@ -198,7 +196,7 @@ class NumericsMonitor(keras.callbacks.Callback):  # type: ignore[misc]
             return
         try:
             self.monitor.check()
-            if self.monitor._series is None and self._batches_seen:
+            if not self.monitor.series_known and self._batches_seen:
                 raise RuntimeError(
                     f"{self.monitor.name}: {self._batches_seen} training batches ran but none "
                     "was recorded: the model's train_step never called optimizer.apply / "
@@ -290,29 +288,31 @@ class NumericsMonitor(keras.callbacks.Callback):  # type: ignore[misc]
         loss = ctx.loss
         if loss is not None:
             loss = keras.ops.convert_to_tensor(loss)
-        if monitor._series is None:
-            monitor._grad_names = [str(getattr(v, "path", v.name)) for v in variables]
+        if not monitor.series_known:
+            monitor.bind(grad_names=[str(getattr(v, "path", v.name)) for v in variables])
         monitor.step(
             loss=loss,
             grads=grads,
             weights=variables if self.track_weights else None,
             model=self.model,
         )
-        vector = monitor._last_vector
+        vector = monitor.last_vector
         if tf.executing_eagerly():
             # run_eagerly=True: eager execution is synchronous anyway, so the step is looked
             # at here, before its update, and a bad batch is re-run at once
             if (
                 self.localize_nonfinite
-                and not monitor._captured
+                and not monitor.localization_held
                 and not np.all(np.isfinite(vector.numpy()))
             ):
-                step = monitor._steps - 1
+                step = monitor.steps_seen - 1
                 x, y = _unpack(ctx.data)
-                monitor._captured[step] = _diagnose(self.model, (x, y), step)
+                monitor.hold_localization(step, _diagnose(self.model, (x, y), step))
             return self._gate(grads), []
         if self.localize_nonfinite and not self._jit:
-            return self._gate(grads), [self._capture_in_graph(ctx, vector, monitor._last_step_t)]
+            return self._gate(grads), [
+                self._capture_in_graph(ctx, vector, monitor.last_step_tensor)
+            ]
         return self._gate(grads), []
 
     def _gate(self, grads: list[Any]) -> list[Any]:
@@ -331,7 +331,7 @@ class NumericsMonitor(keras.callbacks.Callback):  # type: ignore[misc]
         n_x = len(x_leaves)
 
         def on_host(step_t: Any, *leaves: Any) -> bool:
-            if self.monitor._captured:  # only the first non-finite step is diagnosed
+            if self.monitor.localization_held:  # only the first non-finite step is diagnosed
                 return False
             xs = tf.nest.pack_sequence_as(x_struct, list(leaves[:n_x])) if n_x else None
             ys = (
@@ -340,7 +340,7 @@ class NumericsMonitor(keras.callbacks.Callback):  # type: ignore[misc]
                 else None
             )
             step = int(step_t.numpy())
-            self.monitor._captured[step] = _diagnose(self.model, (xs, ys), step)
+            self.monitor.hold_localization(step, _diagnose(self.model, (xs, ys), step))
             return True
 
         bad = tf.logical_not(tf.reduce_all(tf.math.is_finite(vector)))

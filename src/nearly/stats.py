@@ -86,6 +86,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 
 from nearly._prim import dtypes as _dtypes
+from nearly._prim.jsonable import jsonable as _jsonable
 from nearly.backends import backend_of, to_leaf
 
 __all__ = ["Summary", "summarize"]
@@ -693,21 +694,6 @@ def _fmt(value: Any, digits: int) -> str:
     if isinstance(value, float):
         return repr(value) if digits >= 17 else f"{value:.{digits}g}"
     return repr(value)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value] if value.ndim else _jsonable(value.item())
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return v
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    return value
 
 
 # ---------------------------------------------------------------------------- reading input

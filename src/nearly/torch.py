@@ -75,7 +75,7 @@ class WatchedMonitor(Monitor):
         self.track_weights = weights
         named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self._params = [p for _, p in named]
-        self._grad_names = [n for n, _ in named]
+        self.bind(grad_names=[n for n, _ in named])
         self._inputs: _Inputs | None = None
         self._handles: list[Any] = []
         if capture_inputs:
@@ -92,7 +92,7 @@ class WatchedMonitor(Monitor):
         self._inputs = _Inputs(args, kwargs)
 
     def _gate_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        if self._last_vector is None:
+        if self.last_vector is None:
             return
         keep = self.step_factor > 0
         with torch.no_grad():

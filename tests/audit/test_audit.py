@@ -383,7 +383,7 @@ def test_overflow_is_beyond_bound() -> None:
     trend = report.trends[0]
     assert trend.verdict == "beyond-bound"
     assert "NaN/Inf in the output where the reference is finite from n=100" in trend.note
-    json.loads(report.to_json())  # infinities become null, the JSON stays valid
+    json.loads(report.to_json())  # infinities become strings, the JSON stays valid
 
 
 def test_fit_growth() -> None:

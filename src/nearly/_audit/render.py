@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nearly._audit.verdicts import LINEAR_FROM, MEANING, SAFETY, STABLE_BELOW, VERDICTS
 from nearly._audit.verdicts import size_label as _n
+from nearly._prim.jsonable import jsonable
 
 if TYPE_CHECKING:
     from nearly._audit.measure import AuditReport, Cell, Trend
@@ -52,16 +53,6 @@ def _growth(t: Trend) -> str:
 
 def _tolerance(c: Cell) -> str:
     return f"{_g(c.recommended_atol)} ({c.recommended_from.split()[0]})"
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    return x
 
 
 # ------------------------------------------------------------------------------- tables
@@ -244,7 +235,7 @@ def to_dict(report: AuditReport) -> dict[str, Any]:
         "cells": [asdict(c) for c in report.cells],
         "skipped": [{"case": c, "dtype": d, "why": w} for c, d, w in report.skipped],
     }
-    cleaned: dict[str, Any] = _clean(data)
+    cleaned: dict[str, Any] = jsonable(data)
     return cleaned
 
 

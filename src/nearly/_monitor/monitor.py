@@ -610,6 +610,65 @@ class Monitor:
 
     # -- recording ---------------------------------------------------------------------------
 
+    # ------------------------------------------------------------ the adapters' interface
+    # What nearly.keras and nearly.torch (and any other adapter) use to drive a Monitor. Stable:
+    # adapters never touch the fields behind it.
+
+    def bind(
+        self,
+        *,
+        model: Any = None,
+        localizer: Localizer | None = None,
+        on_stop: Callable[[], None] | None = None,
+        drives_checks: bool | None = None,
+        grad_names: list[str] | None = None,
+    ) -> None:
+        """Tell the monitor what an adapter knows: the ``model`` being trained (for the
+        layer-by-layer re-run), a ``localizer`` replacing the framework's own, what to call
+        when a policy stops training (``on_stop``), whether the adapter calls :meth:`check`
+        itself (``drives_checks``: step() then never checks), and the names of the gradients
+        in the order step() receives them (``grad_names``). Only the arguments given change."""
+        if model is not None:
+            self._model = model
+        if localizer is not None:
+            self._localizer = localizer
+        if on_stop is not None:
+            self._stop_hook = on_stop
+        if drives_checks is not None:
+            self._auto_check = not drives_checks
+        if grad_names is not None:
+            self._grad_names = list(grad_names)
+
+    def hold_localization(self, step: int, text: str) -> None:
+        """Keep an adapter's own localisation of ``step`` (made while the step's inputs were
+        still at hand); the report of that step's alarm shows it first."""
+        self._captured[step] = text
+
+    @property
+    def localization_held(self) -> bool:
+        """Whether an adapter has handed over a localisation (only the first is needed)."""
+        return bool(self._captured)
+
+    @property
+    def steps_seen(self) -> int:
+        """How many steps step() has been called for (eagerly counted on the host)."""
+        return self._steps
+
+    @property
+    def series_known(self) -> bool:
+        """Whether the series were fixed by a first step() (later steps must match them)."""
+        return self._series is not None
+
+    @property
+    def last_vector(self) -> Any:
+        """The packed values of the latest step, where they live (a device vector)."""
+        return self._last_vector
+
+    @property
+    def last_step_tensor(self) -> Any:
+        """Inside a graph: the step counter tensor of the latest step (else None)."""
+        return self._last_step_t
+
     def step(
         self,
         loss: Any = None,

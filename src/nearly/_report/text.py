@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from nearly._prim.jsonable import json_number as _jnum
 from nearly._prim.rule import Extreme
 
 if TYPE_CHECKING:
@@ -141,16 +142,6 @@ def render(c: Comparison) -> str:
         lines.append("Notes (differences that do not fail):")
         lines += [f"{_INDENT}{_where(n.path)}: {n.text}" for n in c.notes]
     return "\n".join(lines)
-
-
-def _jnum(x: float | None) -> Any:
-    if x is None:
-        return None
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
 
 
 def _jside(s: Side | None) -> Any:
