@@ -819,7 +819,8 @@ class AuditReport:
         raise KeyError(f"no cell {case!r} at {dtype}, n={n}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything, as JSON-ready data (non-finite numbers become the strings "nan", "inf", "-inf")."""
+        """Everything, as JSON-ready data (non-finite numbers become the strings "nan", "inf",
+        "-inf")."""
         from nearly._audit.render import to_dict
 
         return to_dict(self)
