@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from nearly.backends import backend_of
+
 __all__ = ["Bound", "MonitorOps", "for_value", "root"]
 
 # One bounded series for the step factor: (series index, is a norm, start, stop, low, high);
@@ -27,8 +29,6 @@ def root(obj: Any) -> str:
 def for_value(sample: Any) -> MonitorOps:
     """The ops of ``sample``'s framework: its backend's ``MonitorOps`` (NumPy's for anything
     else)."""
-    from nearly.backends import backend_of
-
     ops_type: type[MonitorOps] = getattr(backend_of(sample), "MonitorOps", MonitorOps)
     return ops_type()
 
