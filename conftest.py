@@ -11,10 +11,6 @@ _NEEDS = {
     "src/nearly/backends/torch.py": "torch",
     "src/nearly/keras.py": "tensorflow",
     "src/nearly/torch.py": "torch",
-    # these parametrize over bfloat16 and float8 formats at import time
-    "tests/core/test_differential.py": "ml_dtypes",
-    "tests/core/test_exact_verdicts.py": "ml_dtypes",
-    "tests/core/test_semantics.py": "ml_dtypes",
 }
 
 collect_ignore = [

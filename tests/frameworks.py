@@ -11,6 +11,7 @@ stay what they say instead of being narrowed to 32 bits.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from types import ModuleType
@@ -27,11 +28,14 @@ __all__ = [
     "TYPE_NAMES",
     "convert",
     "import_framework",
+    "ml_dtypes",
+    "needs_ml_dtypes",
     "numpy_dtype",
     "to_jax",
     "to_numpy",
     "to_tf",
     "to_torch",
+    "with_ml_dtypes",
 ]
 
 FRAMEWORKS = ["numpy", "torch", "tensorflow", "jax"]
@@ -45,6 +49,24 @@ TYPE_NAMES = {
 }
 
 _MODULES = {"numpy": "numpy", "torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}
+
+
+def _optional(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+#: ml_dtypes (bfloat16, float8 formats) where installed, else None: tests of those formats are
+#: marked ``needs_ml_dtypes`` (parameters: ``with_ml_dtypes(...)``) and skip in a NumPy-only run
+ml_dtypes = _optional("ml_dtypes")
+needs_ml_dtypes = pytest.mark.skipif(ml_dtypes is None, reason="needs ml_dtypes (bfloat16, float8)")
+
+
+def with_ml_dtypes(*values: Any, id: str | None = None) -> Any:
+    """A parameter set that uses an ml_dtypes format (skipped without ml_dtypes)."""
+    return pytest.param(*values, marks=needs_ml_dtypes, id=id)
 
 
 def import_framework(framework: str) -> ModuleType:

@@ -51,6 +51,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "nearly.keras needs Keras 3 with TensorFlow: pip install 'nearly[tensorflow]'"
     ) from exc
 
+from nearly._monitor.localize import localize
 from nearly._monitor.monitor import (
     DEFAULT_CHECK_EVERY,
     LOSS,
@@ -60,7 +61,6 @@ from nearly._monitor.monitor import (
     NumericsAlarm,
     Policy,
 )
-from nearly.backends.tensorflow import localize
 
 __all__ = ["NumericsMonitor", "localize"]
 

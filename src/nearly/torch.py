@@ -27,9 +27,9 @@ from typing import Any
 
 import torch
 
+from nearly._monitor.localize import localize
 from nearly._monitor.monitor import DEFAULT_CHECK_EVERY, Action, Monitor, Policy
 from nearly.backends.torch import ForwardInputs as _Inputs
-from nearly.backends.torch import localize
 
 __all__ = ["WatchedMonitor", "localize", "watch"]
 
@@ -127,6 +127,12 @@ class WatchedMonitor(Monitor):
             model=self.module if model is None else model,
             **values,
         )
+
+    @property
+    def hooks(self) -> int:
+        """How many hooks this monitor holds on the module and the optimizer (0 after
+        :meth:`remove` or :meth:`close`)."""
+        return len(self._handles)
 
     def remove(self) -> None:
         """Take the hooks off the module and the optimizer."""

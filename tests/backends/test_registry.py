@@ -30,11 +30,27 @@ import numpy as np
 
 from nearly.backends._base import Leaf, type_name
 
+# a toy compiler that traces Python: while TRACING, nearly's checks must run outside it
+TRACING = False
+EAGER_CALLS = []
+
 
 def to_leaf(obj):
     if type(obj).__name__ != "Tape":
         return None
     return Leaf(obj, "array", type_name(obj), np.asarray(obj.values, dtype=np.float32))
+
+
+def compiling():
+    return TRACING
+
+
+def run_eagerly(fn):
+    def eager(*args, **kwargs):
+        EAGER_CALLS.append(fn.__name__)
+        return fn(*args, **kwargs)
+
+    return eager
 """
 
 
@@ -47,6 +63,7 @@ def tapelib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[type]:
 
     yield tapelib.Tape
     backends._BACKENDS.pop("tapelib", None)
+    backends._COMPILERS.pop("tapelib", None)
     backends._backend_for.cache_clear()
     for name in ("tapelib", "tapelib_nearly"):
         sys.modules.pop(name, None)
@@ -90,3 +107,22 @@ def test_a_backend_without_to_leaf_is_named_in_the_error(tapelib: type, tmp_path
             nearly.compare(tapelib([1.0]), tapelib([1.0]))
     finally:
         sys.modules.pop("tapelib_broken", None)
+
+
+def test_a_registered_compiler_runs_the_checks_outside_its_trace(tapelib: type) -> None:
+    backends.register("tapelib", "tapelib_nearly", compiler=True)
+    import tapelib_nearly  # type: ignore[import-not-found]
+
+    nearly.assert_close(tapelib([1.0]), tapelib([1.0]))
+    assert tapelib_nearly.EAGER_CALLS == []  # not compiling: the plain call
+    tapelib_nearly.TRACING = True
+    nearly.assert_close(tapelib([1.0]), tapelib([1.0]))
+    with pytest.raises(nearly.NotClose):
+        nearly.assert_close(tapelib([1.0]), tapelib([2.0]))
+    assert tapelib_nearly.EAGER_CALLS == ["assert_close", "assert_close"]
+    tapelib_nearly.TRACING = False
+    # registered again without compiler=True, it is no longer asked
+    backends.register("tapelib", "tapelib_nearly")
+    tapelib_nearly.TRACING = True
+    nearly.assert_close(tapelib([1.0]), tapelib([1.0]))
+    assert len(tapelib_nearly.EAGER_CALLS) == 2

@@ -408,7 +408,24 @@ def test_torch_watch_names_the_layer_whose_weights_hold_nan() -> None:
     assert info.value.event.step == 13
     assert "non-finite weights in 1 of 6 tensors (2.weight)" in msg
     assert "module '2'" in msg
-    assert mon._handles == []  # close() took the hooks off
+    assert mon.hooks == 0
+
+
+def test_torch_watch_takes_its_hooks_off_on_close() -> None:
+    torch = _torch()
+    import nearly.torch
+
+    model = _torch_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    mon = nearly.torch.watch(model, opt, Spike(action="skip"), capture_inputs=True)
+    assert mon.hooks == 2  # the inputs kept for a re-run, the gradients gated before a step
+    with mon:
+        x, y = next(_torch_batches(1))
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        mon.step(loss=loss)
+        opt.step()
+    assert mon.hooks == 0
 
 
 def test_torch_rerun_names_the_module_that_produced_inf() -> None:

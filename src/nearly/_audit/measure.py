@@ -44,15 +44,15 @@ from __future__ import annotations
 import contextlib
 import math
 import platform
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nearly._prim import dtypes as _dtypes
+from nearly.backends import backend_of, loaded_versions
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -226,14 +226,10 @@ def _seeds(seeds: Any) -> tuple[int, ...]:
 # ------------------------------------------------------------- framework-aware casting
 
 
-def _module(name: str) -> Any:
-    return sys.modules[name]
-
-
-def _upcast(x: Any, found: set[str]) -> Any:
+def _upcast(x: Any, found: set[Any]) -> Any:
     """``x`` with every floating-point array (any framework) cast up to float64 in its own
-    framework, exactly; containers are rebuilt, other values kept. Records the frameworks
-    seen in ``found``."""
+    framework, exactly (each backend's ``upcast``); containers are rebuilt, other values
+    kept. Records the backends seen in ``found``."""
     if isinstance(x, tuple):
         items = [_upcast(v, found) for v in x]
         return type(x)(*items) if hasattr(x, "_fields") else tuple(items)
@@ -241,52 +237,21 @@ def _upcast(x: Any, found: set[str]) -> Any:
         return [_upcast(v, found) for v in x]
     if isinstance(x, dict):
         return {k: _upcast(v, found) for k, v in x.items()}
-    root = type(x).__module__.partition(".")[0]
-    if root == "torch":
-        found.add("torch")
-        torch = _module("torch")
-        if isinstance(x, torch.Tensor) and x.is_floating_point():
-            return x.detach().to(torch.float64)
-        if isinstance(x, torch.Tensor) and x.is_complex():
-            return x.detach().to(torch.complex128)
-        return x
-    if root in ("tensorflow", "keras"):
-        found.add("tensorflow")
-        tf = _module("tensorflow")
-        dtype = getattr(x, "dtype", None)
-        if dtype is not None and getattr(dtype, "is_floating", False):
-            return tf.cast(x, tf.float64)
-        if dtype is not None and getattr(dtype, "is_complex", False):
-            return tf.cast(x, tf.complex128)
-        return x
-    if root in ("jax", "jaxlib"):
-        found.add("jax")
-        jax = _module("jax")
-        if _dtypes.family(np.dtype(x.dtype)) == "float":
-            # cast on the host (exact) and put back where x lives: a device-side cast
-            # would compile a kernel for every shape
-            wide = np.asarray(x).astype(np.float64)
-            with jax.enable_x64(True):
-                return jax.device_put(wide, next(iter(x.devices())))
-        return x
-    if isinstance(x, np.ndarray | np.generic):
-        fam = _dtypes.family(x.dtype)
-        if fam == "float":
-            return x.astype(np.float64)
-        if fam == "complex":
-            return x.astype(np.complex128)
-    return x
+    backend = backend_of(x)
+    found.add(backend)
+    upcast = getattr(backend, "upcast", None)
+    return x if upcast is None else upcast(x)
 
 
-@contextlib.contextmanager
-def _x64(enabled: bool) -> Iterator[None]:
-    """JAX computes in float64 only with 64-bit types enabled: the reference run of a JAX
-    function is made inside ``jax.enable_x64(True)`` (and only it)."""
-    if not enabled:
-        yield
-        return
-    with _module("jax").enable_x64(True):
-        yield
+def _float64(backends: set[Any]) -> contextlib.ExitStack:
+    """The contexts in which the ``backends``' frameworks compute in float64 (JAX needs 64-bit
+    types enabled), entered together."""
+    stack = contextlib.ExitStack()
+    for backend in backends:
+        context = getattr(backend, "float64_context", None)
+        if context is not None:
+            stack.enter_context(context())
+    return stack
 
 
 def _leaves(out: Any) -> list[Any]:
@@ -461,9 +426,9 @@ def _measure(case: Case, dt: np.dtype[Any], n: int, seed: int) -> _Run:
         if callable(case.reference):
             ref = case.reference(*args)
         else:
-            found: set[str] = set()
+            found: set[Any] = set()
             up = _upcast(args, found)
-            with _x64("jax" in found), np.errstate(all="ignore"):
+            with _float64(found), np.errstate(all="ignore"):
                 ref = case.fn(*up)
     except Exception as exc:
         raise AuditError(f"{where}: the reference run raised {type(exc).__name__}: {exc}") from exc
@@ -866,10 +831,7 @@ def _environment() -> dict[str, str]:
         "machine": platform.machine(),
         "numpy": np.__version__,
     }
-    for name in ("torch", "tensorflow", "jax", "keras", "ml_dtypes"):
-        mod = sys.modules.get(name)
-        if mod is not None:
-            env[name] = str(getattr(mod, "__version__", "?"))
+    env.update(loaded_versions())
     import os
 
     env["cpus"] = str(os.cpu_count() or "?")

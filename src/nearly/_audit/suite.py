@@ -274,12 +274,13 @@ def _mse_bound(p: Any, y: Any) -> Any:
     non-negative terms adds the mean's bound for the framework's order."""
     from nearly import _tolerance as tol
     from nearly._audit.measure import _to_host
-    from nearly._tolerance.bounds import _library, _unit
+    from nearly._tolerance.bounds import _unit
+    from nearly.backends._kernels import library_of
 
     a, b = _to_host(p), _to_host(y)
     d2 = (a.astype(np.float64) - b.astype(np.float64)) ** 2
     u = _unit(a.dtype)
-    return tol.mean(d2.astype(a.dtype), backend=_library(p)) + tol.Tolerance(
+    return tol.mean(d2.astype(a.dtype), backend=library_of(p)) + tol.Tolerance(
         atol=3 * u * float(np.mean(d2))
     )
 

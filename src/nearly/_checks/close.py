@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,7 +17,7 @@ from nearly._core.options import (
 )
 from nearly._report.records import Comparison
 from nearly._tolerance.tolerance import Tolerance
-from nearly.backends import tracing_backend
+from nearly.backends import compiling_backend, tracing_backend
 from nearly.errors import BadSums, CheckFailed, NotClose, NotFinite, NotStandardized, OutOfRange
 
 __all__ = [
@@ -302,25 +301,25 @@ def assert_sums_to(
 def _compiler_aware(fn: _F) -> _F:
     """Make a public function safe inside compilers that trace Python.
 
-    * ``torch.compile``: Dynamo would trace into nearly's NumPy code. Under compilation the
-      call goes to a ``torch.compiler.disable``-d twin instead, which Dynamo runs eagerly
-      with real tensors (a graph break; with ``fullgraph=True`` Dynamo refuses at compile
-      time, loudly, rather than skipping the check).
+    * A compiler that traces Python bytecode (``torch.compile``) would trace into nearly's
+      NumPy code: while one is tracing, the call goes to a twin its backend makes
+      (:class:`~nearly.backends._base.CompilerBackend`), which runs outside the trace.
     * ``tf.function``: AutoGraph would try to rewrite nearly's Python control flow; graph
       tensors are handled explicitly, so the function is marked as already converted.
 
     Neither touches an unimported framework.
     """
-    twin: list[Callable[..., Any]] = []
+    twins: dict[int, Callable[..., Any]] = {}  # by id of the compiler's backend module
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        torch = sys.modules.get("torch")
-        if torch is not None and torch.compiler.is_compiling():
-            if not twin:
-                twin.append(torch.compiler.disable(fn))
-            return twin[0](*args, **kwargs)
+        compiler = compiling_backend()
+        if compiler is not None:
+            twin = twins.get(id(compiler))
+            if twin is None:
+                twin = twins[id(compiler)] = compiler.run_eagerly(fn)
+            return twin(*args, **kwargs)
         return fn(*args, **kwargs)
 
     wrapper.autograph_info__ = {}  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import numpy as np
 
 from nearly._core.tree import LeafPair, format_path, walk
 from nearly._prim import dtypes as _dtypes
-from nearly._report.records import Comparison, Example, Mismatch, Side
+from nearly._report.records import Comparison, Example, Finding, Mismatch, Side
 from nearly._tolerance.bounds import _abs_sum, _axes, _count, _gamma, _host, _moments, _unit
 from nearly.backends import expand, graph_backend, is_array_leaf, to_leaf
 
@@ -76,27 +76,28 @@ def run_in_range(tree: Any, lo: float | None, hi: float | None) -> Comparison:
         lo_found = float(finite.min()) if finite.size else math.nan
         hi_found = float(finite.max()) if finite.size else math.nan
         nan = int(np.count_nonzero(np.isnan(flat)))
-        shown = []
-        for b, b_d in ((lo, lo_d), (hi, hi_d)):
-            if b is not None and b_d != b:
-                shown.append(f"{b} is {float(b_d):.10g} as {_dtypes.dtype_label(arr.dtype)}")
-        bounds = f"[{lo}, {hi}]" + (f" ({'; '.join(shown)})" if shown else "")
-        hint = (
-            f"{count} value(s) outside {bounds}; smallest {_g(lo_found)}, largest "
-            f"{_g(hi_found)}" + (f"; {nan} NaN" if nan else "")
+        # the bounds as the data's dtype holds them, where that differs from the given value
+        lo_stored, hi_stored = (
+            None if b is None or b_d == b else float(b_d) for b, b_d in ((lo, lo_d), (hi, hi_d))
         )
+        label = _dtypes.dtype_label(arr.dtype)
+        from nearly._report.messages import range_text  # wording, loaded on failure only
+
+        shown = range_text(lo, hi, lo_stored, hi_stored, label)
+        bounds = {"lo": lo, "hi": hi, "lo_stored": lo_stored, "hi_stored": hi_stored}
+        found = {"count": count, "smallest": lo_found, "largest": hi_found, "nan": nan}
         mismatches.append(
             Mismatch(
                 where,
                 "value",
-                "values out of range",
+                Finding("value.out_of_range"),
                 count=count,
                 total=int(arr.size),
                 index=_index(int(idx[0]), arr.shape),
                 actual=_side(value, arr),
-                hints=[hint],
+                diagnoses=(Finding("hint.out_of_range", {**found, **bounds, "dtype": label}),),
                 examples=[
-                    Example(_index(int(i), arr.shape), str(arr.reshape(-1)[i]), bounds)
+                    Example(_index(int(i), arr.shape), str(arr.reshape(-1)[i]), shown)
                     for i in idx[:5]
                 ],
             )
@@ -116,16 +117,13 @@ def run_sums_to(x: Any, total: float, axis: int | None, tol: Any) -> Comparison:
         allowed = np.asarray(tol.atol, dtype=np.float64) + np.asarray(
             tol.rtol, dtype=np.float64
         ) * abs(total)
-        source = tol.source or tol.describe()
+        source: str | None = tol.source or tol.describe()
     else:
         u = _unit(arr.dtype)
         # a row normalised by its own sum (softmax, x / x.sum()): each stored element
         # carries the relative error of an n-term sum, a division and its own rounding
         allowed = (_gamma(n + 2, u, "worst", 1, 1e-6) + 2 * u) * abs_sums
-        source = (
-            f"γ_(n+2)+2u with n={n}, u of {_dtypes.dtype_label(arr.dtype)}, "
-            "times the row's Σ|x| (normalisation by a computed sum)"
-        )
+        source = None  # the derived bound, which the report states
     err = np.abs(sums - total)
     bad = err > allowed
     count = int(np.count_nonzero(bad))
@@ -137,19 +135,27 @@ def run_sums_to(x: Any, total: float, axis: int | None, tol: Any) -> Comparison:
     flat_sum = np.reshape(sums, -1)
     flat_allowed = np.reshape(np.broadcast_to(allowed, np.shape(err)), -1)
     j = int(np.argmax(np.where(flat_bad, flat_err, -1.0)))
-    hint = (
-        f"{count} of {flat_err.size} sum(s) differ from {total} beyond the bound; worst "
-        f"{_g(float(flat_sum[j]))} (off by {_g(float(flat_err[j]))}, "
-        f"{_g(float(flat_err[j] / flat_allowed[j])) if flat_allowed[j] else 'inf'}× the "
-        f"allowed {_g(float(flat_allowed[j]))}); bound: {source}"
+    hint = Finding(
+        "hint.sums",
+        {
+            "count": count,
+            "rows": int(flat_err.size),
+            "total": total,
+            "worst": float(flat_sum[j]),
+            "error": float(flat_err[j]),
+            "allowed": float(flat_allowed[j]),
+            "source": source,
+            "n": n,
+            "dtype": _dtypes.dtype_label(arr.dtype),
+        },
     )
     examples = [
         Example(_index(int(i), shape), _g(float(flat_sum[i])), str(total))
         for i in np.flatnonzero(flat_bad)[:5]
     ]
-    detail = f"sums along axis {axis} are not {total}"
+    reason = Finding("value.sums", {"axis": axis, "total": total})
     return _whole_value_failure(
-        x, arr, "sums", detail, count, flat_err.size, _index(j, shape), [hint], examples
+        x, arr, "sums", reason, count, flat_err.size, _index(j, shape), (hint,), examples
     )
 
 
@@ -157,23 +163,23 @@ def _whole_value_failure(
     x: Any,
     arr: Array,
     check: Any,
-    detail: str,
+    reason: Finding,
     count: int,
     total: int,
     index: tuple[int, ...],
-    hints: list[str],
+    diagnoses: tuple[Finding, ...],
     examples: list[Example],
 ) -> Comparison:
     """A failed check of one whole value (not a tree): its one Mismatch."""
     mismatch = Mismatch(
         "",
         "value",
-        detail,
+        reason,
         count=count,
         total=int(total),
         index=index,
         actual=_side(x, arr),
-        hints=hints,
+        diagnoses=diagnoses,
         examples=examples,
     )
     return Comparison([mismatch], [], 1, check=check)
@@ -206,9 +212,6 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
     mean_bound = (4.0 + k) * u + g64 * (1.0 + k)
     std_bound = 8.0 * u + 2.0 * g64
     label = _dtypes.dtype_label(np.dtype(dt)) if not isinstance(dt, str) else dt
-    why = f"{label} data whose raw |mean|/std is up to {_g(k)}" + (
-        " (the default, 1/√u; pass kappa= to state it)" if kappa is None else ""
-    )
     bad_mean = np.abs(mu) > mean_bound
     bad_std = np.abs(sd - 1.0) > std_bound
     bad = np.logical_or(bad_mean, bad_std)
@@ -218,12 +221,21 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
     flat_mu, flat_sd, flat_bad = (np.reshape(v_, -1) for v_ in (mu, sd, bad))
     shape = np.shape(mu)
     j = int(np.flatnonzero(flat_bad)[0])
-    hints = [
-        f"mean {_g(float(flat_mu[j]))} (allowed ±{_g(mean_bound)}), std {_g(float(flat_sd[j]))} "
-        f"(allowed 1 ± {_g(std_bound)}) at {list(_index(j, shape))}; bounds for {why}, "
-        f"standardized with accurately computed (float64) statistics, n={n}"
-    ]
-    hints.append(_standardized_diagnosis(flat_mu[flat_bad], flat_sd[flat_bad], std_bound))
+    measured = Finding(
+        "hint.standardized",
+        {
+            "mean": float(flat_mu[j]),
+            "mean_bound": mean_bound,
+            "std": float(flat_sd[j]),
+            "std_bound": std_bound,
+            "index": _index(j, shape),
+            "dtype": label,
+            "kappa": k,
+            "kappa_given": kappa is not None,
+            "n": n,
+        },
+    )
+    hints = (measured, _standardized_diagnosis(flat_mu[flat_bad], flat_sd[flat_bad], std_bound))
     examples = [
         Example(
             _index(int(i), shape),
@@ -236,7 +248,7 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
         x,
         arr,
         "standardized",
-        f"not standardized along axis {axis}",
+        Finding("value.not_standardized", {"axis": axis}),
         count,
         flat_mu.size,
         _index(j, shape),
@@ -245,23 +257,11 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
     )
 
 
-def _standardized_diagnosis(mu: Array, sd: Array, std_bound: float) -> str:
-    centre_ok = bool(np.all(np.abs(mu) < 0.1))
-    spread_ok = bool(np.all(np.abs(sd - 1.0) <= std_bound))
-    if spread_ok:
-        return "the spread is right but the centre is off: a shift, or a stale or wrong mean"
-    if centre_ok:
-        return (
-            "the centre is right but the scale is off: divided by the wrong number (variance "
-            "instead of std, stale or inaccurately computed statistics)"
-        )
+def _standardized_diagnosis(mu: Array, sd: Array, std_bound: float) -> Finding:
+    if bool(np.all(np.abs(sd - 1.0) <= std_bound)):
+        return Finding("hint.standardized.centre")
+    if bool(np.all(np.abs(mu) < 0.1)):
+        return Finding("hint.standardized.scale")
     if bool(np.all(sd < 0.5)):
-        return (
-            "both the mean and the std are far off: the statistics used to standardize were "
-            "computed inaccurately (e.g. float32 accumulation along a long axis of offset "
-            "data); compute them accurately, e.g. with nearly.stats.summarize"
-        )
-    return (
-        "the statistics used to standardize do not match the data: wrong axis, stale or "
-        "inaccurately computed statistics"
-    )
+        return Finding("hint.standardized.inaccurate")
+    return Finding("hint.standardized.mismatch")

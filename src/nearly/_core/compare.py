@@ -1,9 +1,8 @@
 """Comparing two leaves: dispatch on what they are, run the engine, collect the findings.
 
 Produces :class:`~nearly._report.records.Mismatch` and :class:`~nearly._report.records.Note`
-records; the
-wording of diagnoses lives in :mod:`nearly._core.diagnose` and all other text in
-:mod:`nearly._report.text`.
+records whose findings are codes and data; their wording lives in
+:mod:`nearly._report.messages`.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from nearly._core.tree import (
 from nearly._prim import dtypes as _dtypes
 from nearly._prim.exact import as_fraction, exact_close_real
 from nearly._prim.failures import unsupported_leaf
-from nearly._report.records import Comparison, Example, Kind, Mismatch, Note, Side
+from nearly._report.records import Comparison, Example, Finding, Kind, Mismatch, Note, Side
 from nearly._tolerance import tolerance as tol
 from nearly.backends import (
     Leaf,
@@ -75,20 +74,20 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
             leaves += 1
             pending = batch.take(event)
             if pending is not None:
-                slots.append(_compare(event.path, *pending, options, event.container_note))
+                slots.append(_compare(event.path, *pending, options, event.container_types))
         elif isinstance(event, StructureDiff):
             kind: Kind = "type" if event.kind == "type" else "structure"
             mismatch = Mismatch(
                 format_path(event.path),
                 kind,
-                event.detail,
+                event.reason,
                 actual=Side(event.actual_type),
                 expected=Side(event.expected_type),
-                hints=_structure_hints(event),
+                diagnoses=_structure_hints(event),
             )
             slots.append(([mismatch], []))
         elif isinstance(event, TypeNote):
-            slots.append(([], [Note(format_path(event.path), event.text)]))
+            slots.append(([], [Note(format_path(event.path), event.finding)]))
     batch.flush()
     mismatches = [m for found, _ in slots for m in found]
     notes = [n for _, leaf_notes in slots for n in leaf_notes]
@@ -119,7 +118,7 @@ class _SmallLeaves:
         """None when the pair is settled here (identical) or waits here for a joint verdict;
         otherwise its two leaves, for the full path."""
         a, e = event.actual, event.expected
-        usable = self.on and event.container_note is None
+        usable = self.on and event.container_types is None
         if usable and type(a) is np.ndarray and type(e) is np.ndarray:
             # the commonest leaves: no leaf records unless they fail
             if _small(a, e) and (self._wait(event, a, e) or _all_equal(a, e)):
@@ -164,12 +163,12 @@ class _SmallLeaves:
                 self.slots[slot] = compare_leaves(event, self.options)
 
 
-def _structure_hints(event: StructureDiff) -> list[str]:
-    if event.kind == "type" and "vs" in event.detail:
+def _structure_hints(event: StructureDiff) -> tuple[Finding, ...]:
+    if event.reason.code == "type.differ":
         if {event.actual_type, event.expected_type} <= {"list", "tuple"}:
-            return ["tuple vs list is allowed unless strict_types=True"]
-        return [f"a {event.actual_type} cannot be compared with a {event.expected_type}"]
-    return []
+            return (Finding("hint.tuple_list"),)
+        return (Finding("hint.incomparable_types", event.reason.params),)
+    return ()
 
 
 def _side(leaf: Leaf) -> Side:
@@ -196,7 +195,7 @@ def _examples(stats: ValueStats) -> list[Example]:
 def compare_leaves(pair: LeafPair, options: Options) -> tuple[list[Mismatch], list[Note]]:
     """One Mismatch per failing leaf (several for a structured array), plus notes."""
     la, le = to_leaf(pair.actual), to_leaf(pair.expected)
-    return _compare(pair.path, la, le, options, pair.container_note)
+    return _compare(pair.path, la, le, options, pair.container_types)
 
 
 _NUMERIC = frozenset({"bool", "int", "float", "complex"})
@@ -221,22 +220,34 @@ class _Pair:
         return _side(self.le)
 
     def mismatch(
-        self, kind: Kind, detail: str, hints: list[str] | None = None, **kw: Any
+        self, kind: Kind, reason: Finding, diagnoses: tuple[Finding, ...] = (), **kw: Any
     ) -> Mismatch:
         return Mismatch(
-            self.where, kind, detail, actual=self.sa, expected=self.se, hints=hints or [], **kw
+            self.where, kind, reason, actual=self.sa, expected=self.se, diagnoses=diagnoses, **kw
         )
 
-    def note(self, text: str) -> None:
-        self.notes.append(Note(self.where, text))
+    def note(self, code: str, **params: Any) -> None:
+        self.notes.append(Note(self.where, Finding(code, params)))
+
+    @property
+    def types(self) -> dict[str, str]:
+        return {"actual": self.sa.type, "expected": self.se.type}
+
+    @property
+    def dtypes(self) -> dict[str, str | None]:
+        return {"actual": self.sa.dtype, "expected": self.se.dtype}
 
 
 def _compare(
-    path: Path, la: Leaf, le: Leaf, options: Options, container_note: str | None
+    path: Path,
+    la: Leaf,
+    le: Leaf,
+    options: Options,
+    container_types: tuple[str, str] | None,
 ) -> tuple[list[Mismatch], list[Note]]:
     t = options.tolerance
     per_element = t is not None and (t.rtol_exact is None or t.atol_exact is None)
-    if container_note is None and not per_element and _identical_small(la, le):
+    if container_types is None and not per_element and _identical_small(la, le):
         return [], []  # (per-element tolerances still get their shape checked below)
     p = _Pair(format_path(path), la, le, options, [])
     if "symbolic" in (p.la.kind, p.le.kind):
@@ -248,7 +259,7 @@ def _compare(
     a, e = p.la.array, p.le.array
     assert a is not None
     assert e is not None
-    found = _check_types(p, container_note)
+    found = _check_types(p, container_types)
     if found is None:
         aligned = _align_shapes(p, a, e)
         if isinstance(aligned, Mismatch):
@@ -279,10 +290,11 @@ def _compare_symbolic(p: _Pair) -> Mismatch | None:
     da, de = tfb.numpy_dtype(a), tfb.numpy_dtype(e)
     sa, se = a.shape, e.shape
     if sa.rank is not None and se.rank is not None and not sa.is_compatible_with(se):
-        return p.mismatch("shape", f"shapes differ: {tuple(sa.as_list())} vs {tuple(se.as_list())}")
+        shapes = {"actual": tuple(sa.as_list()), "expected": tuple(se.as_list())}
+        return p.mismatch("shape", Finding("shape.differ", shapes))
     if da != de and p.options.check_dtype:
-        label = f"{_dtypes.dtype_label(da)} vs {_dtypes.dtype_label(de)}"
-        return p.mismatch("dtype", f"dtypes differ: {label}", ["check_dtype=True"])
+        labels = {"actual": _dtypes.dtype_label(da), "expected": _dtypes.dtype_label(de)}
+        return p.mismatch("dtype", Finding("dtype.differ", labels), (_option_hint("check_dtype"),))
     numeric = _dtypes.family(da) in _NUMERIC and _dtypes.family(de) in _NUMERIC
     if not numeric:
         tfb.assert_equal_in_graph(p.where, a, e)
@@ -351,61 +363,61 @@ def _compare_plain(p: _Pair) -> Mismatch | None:
     """None, Python text and plain objects (and any of them against an array)."""
     la, le = p.la, p.le
     if la.kind != le.kind and "object" not in (la.kind, le.kind):
-        return p.mismatch("type", f"{p.sa.type} vs {p.se.type}")
+        return p.mismatch("type", Finding("type.differ", p.types))
     if la.kind == "none":
         return None
     if la.kind == "text":
         if isinstance(la.obj, bytes) != isinstance(le.obj, bytes):
-            return p.mismatch("type", f"{p.sa.type} vs {p.se.type}")
+            return p.mismatch("type", Finding("type.differ", p.types))
         if la.obj == le.obj:
             return None
         return p.mismatch(
             "value",
-            "strings differ",
+            Finding("value.text"),
+            (_text_hint(la.obj, le.obj),),
             examples=[Example((), _fmt(la.obj), _fmt(le.obj))],
-            hints=[_text_hint(la.obj, le.obj)],
         )
     if p.options.strict_types and type(la.obj) is not type(le.obj):
-        return p.mismatch(
-            "type",
-            f"types differ: {p.sa.type} vs {p.se.type}",
-            ["types must match exactly with strict_types=True"],
-        )
+        return p.mismatch("type", Finding("type.strict", p.types), (Finding("hint.strict_types"),))
     if _py_close(la.obj, le.obj, p.options, p.where):
         return None
     return p.mismatch(
         "value",
-        "values differ (compared with ==)",
+        Finding("value.eq"),
+        (Finding("hint.eq_false"),),
         examples=[Example((), _fmt(la.obj), _fmt(le.obj))],
-        hints=["objects compare with ==, which returned False"],
     )
 
 
-def _check_types(p: _Pair, container_note: str | None) -> Mismatch | None:
+def _option_hint(option: str) -> Finding:
+    return Finding("hint.option", {"option": option})
+
+
+def _check_types(p: _Pair, container_types: tuple[str, str] | None) -> Mismatch | None:
     """Leaf types may differ unless strict_types=True. Arrays and tensors of different
     libraries, and Python numbers, are all just arrays: only a list read as an array, or a
     subclass facing its base (a Parameter, a masked array), is worth a note. Devices differ as a
     note, or fail with check_device=True."""
     la, le = p.la, p.le
+    types = p.types
+    if container_types is not None:
+        types = {"actual": container_types[0], "expected": container_types[1]}
     if p.options.strict_types and type(la.obj) is not type(le.obj):
-        return p.mismatch(
-            "type",
-            f"types differ: {container_note or f'{p.sa.type} vs {p.se.type}'}",
-            ["types must match exactly with strict_types=True"],
-        )
+        return p.mismatch("type", Finding("type.strict", types), (Finding("hint.strict_types"),))
     ta, te = type(la.obj), type(le.obj)
     subclass = ta is not te and (issubclass(ta, te) or issubclass(te, ta))
     scalars = la.python_scalar or le.python_scalar
-    if container_note is not None or (subclass and not scalars):
-        text = container_note or f"{p.sa.type} vs {p.se.type}"
-        p.note(f"types differ ({text}); allowed unless strict_types=True")
+    if container_types is not None or (subclass and not scalars):
+        p.note("note.types", **types)
     da = "cpu" if la.device is None else normalize_device(la.device)
     de = "cpu" if le.device is None else normalize_device(le.device)
     if da != de:
-        text = f"{da} vs {de}"
+        devices = {"actual": da, "expected": de}
         if p.options.check_device:
-            return p.mismatch("type", f"devices differ: {text}", ["check_device=True"])
-        p.note(f"devices differ ({text}); compared anyway (check_device=True requires one)")
+            return p.mismatch(
+                "type", Finding("type.device", devices), (_option_hint("check_device"),)
+            )
+        p.note("note.devices", **devices)
     return None
 
 
@@ -420,18 +432,17 @@ def _align_shapes(p: _Pair, a: Array, e: Array) -> tuple[Array, Array] | Mismatc
             else None
         )
         hints = _diagnose.shape_hints(a, e, rule, p.la.python_scalar, p.le.python_scalar)
-        return p.mismatch("shape", f"shapes differ: {a.shape} vs {e.shape}", hints)
+        shapes = {"actual": a.shape, "expected": e.shape}
+        return p.mismatch("shape", Finding("shape.differ", shapes), hints)
     try:
         shape = np.broadcast_shapes(a.shape, e.shape)
     except ValueError:
         return p.mismatch(
             "shape",
-            f"shapes {a.shape} and {e.shape} do not broadcast",
-            [f"{a.size} vs {e.size} elements"],
+            Finding("shape.no_broadcast", {"actual": a.shape, "expected": e.shape}),
+            (Finding("hint.element_counts", {"actual": a.size, "expected": e.size}),),
         )
-    p.note(
-        f"shapes differ ({a.shape} vs {e.shape}); compared broadcast to {shape} (check_shape=False)"
-    )
+    p.note("note.broadcast", actual=a.shape, expected=e.shape, shape=shape)
     return np.broadcast_to(a, shape), np.broadcast_to(e, shape)
 
 
@@ -439,37 +450,38 @@ def _dtype_outcome(p: _Pair, a: Array, e: Array, identical: bool, **kw: Any) -> 
     """After the values passed: a dtype difference fails with check_dtype=True, else a note."""
     if a.dtype == e.dtype:
         return None
-    label = f"{p.sa.dtype} vs {p.se.dtype}"
     if p.options.check_dtype:
         return p.mismatch(
             "dtype",
-            f"dtypes differ: {label}",
-            [_diagnose.dtype_only_hint(a.dtype, e.dtype, identical)],
+            Finding("dtype.differ", p.dtypes),
+            (_diagnose.dtype_only_hint(a.dtype, e.dtype, identical),),
             count=0,
             total=int(a.size),
             **kw,
         )
-    p.note(f"dtypes differ ({label}); not checked (check_dtype=True requires equal dtypes)")
+    p.note("note.dtypes", **p.dtypes)
     return None
 
 
 def _failed_values(
-    p: _Pair, a: Array, e: Array, stats: ValueStats, hints: list[str], rule: Rule | None
+    p: _Pair,
+    a: Array,
+    e: Array,
+    stats: ValueStats,
+    hints: tuple[Finding, ...],
+    rule: Rule | None,
 ) -> Mismatch:
     differs = a.dtype != e.dtype
-    label = f"{p.sa.dtype} vs {p.se.dtype}"
     if differs:
-        unchecked = (
-            "" if p.options.check_dtype else "; not checked (check_dtype=True requires them equal)"
-        )
-        hints = [*hints, f"dtypes differ ({label}){unchecked}"]
+        also = Finding("hint.dtype_also", {**p.dtypes, "checked": p.options.check_dtype})
+        hints = (*hints, also)
     fails_dtype = differs and p.options.check_dtype
     kind: Kind = "dtype" if fails_dtype else "value"
-    detail = f"dtypes differ ({label}) and values differ" if fails_dtype else "values differ"
+    reason = Finding("dtype.and_values", p.dtypes) if fails_dtype else Finding("value.differ")
     index = stats.worst_abs.index if stats.worst_abs is not None else stats.first_failure
     return p.mismatch(
         kind,
-        detail,
+        reason,
         hints,
         count=stats.failed,
         total=stats.total,
@@ -510,10 +522,7 @@ def _compare_on_device(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | N
             p, a, e, verdict.unequal == 0, tolerance=tolerance_of(p.options, a.dtype, e.dtype)
         )
         if p.options.describe_passing and verdict.unequal:
-            p.note(
-                f"close but not identical: {verdict.unequal} of {a.size} element(s) differ "
-                "— within the tolerance"
-            )
+            p.note("note.close_not_identical", count=verdict.unequal, total=int(a.size))
         return found
     return _compare_host(p, _host_view(p.la, a.shape), _host_view(p.le, a.shape), rule)
 
@@ -544,13 +553,13 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
             p, a, e, differing == 0, tolerance=tolerance_of(p.options, a.dtype, e.dtype)
         )
         if unequal is not None and differing:
-            p.note(_close_not_identical(unequal))
+            p.notes.append(Note(p.where, _close_not_identical(unequal)))
         return found
     stats = measure(a, e, rule, masks=masks)
     hints = _diagnose.value_hints(a, e, rule, stats, masks)
     derivation = p.options.tolerance.derivation if p.options.tolerance is not None else None
     if derivation is not None and masks is None:
-        hints = [*_diagnose.bound_hints(a, e, rule, stats, derivation), *hints]
+        hints = (*_diagnose.bound_hints(a, e, rule, stats, derivation), *hints)
     return _failed_values(p, a, e, stats, hints, rule)
 
 
@@ -560,29 +569,30 @@ def _compare_exactly(p: _Pair, a: Array, e: Array, fa: str, fe: str) -> Mismatch
     if eq is None:
         return p.mismatch(
             "dtype",
-            f"cannot compare {p.sa.dtype} vs {p.se.dtype}",
-            [f"{fa} values cannot be compared with {fe} values"],
+            Finding("dtype.incomparable", p.dtypes),
+            (Finding("hint.incomparable_families", {"actual": fa, "expected": fe}),),
         )
     masks = _masks(p.la, p.le, a.shape)
     if count_unequal(a, e, eq, masks) == 0:
         return _dtype_outcome(p, a, e, True)
     stats = measure_unequal(a, e, eq, masks)
-    hint = f"{stats.failed} of {stats.total} element(s) differ ({fa} values compare exactly)"
-    return _failed_values(p, a, e, stats, [hint], None)
+    hint = Finding("hint.exact_family", {"count": stats.failed, "total": stats.total, "family": fa})
+    return _failed_values(p, a, e, stats, (hint,), None)
 
 
-def _close_not_identical(stats: ValueStats) -> str:
-    text = f"close but not identical: {stats.failed} of {stats.total} element(s) differ"
+def _close_not_identical(stats: ValueStats) -> Finding:
+    params: dict[str, Any] = {"count": stats.failed, "total": stats.total}
     if stats.worst_abs is not None:
-        text += f", by at most {stats.worst_abs.value:.6g}"
-    if stats.worst_ulps is not None and np.isfinite(stats.worst_ulps.value):
-        text += f" ({int(stats.worst_ulps.value)} ULP)"
-    return text + " — within the tolerance"
+        params["max_abs"] = stats.worst_abs.value
+    if stats.worst_ulps is not None:
+        params["max_ulps"] = stats.worst_ulps.value
+    return Finding("note.close_not_identical", params)
 
 
-def _text_hint(a: Any, e: Any) -> str:
+def _text_hint(a: Any, e: Any) -> Finding:
     n = next((i for i, (x, y) in enumerate(zip(a, e, strict=False)) if x != y), min(len(a), len(e)))
-    return f"first difference at character {n} (lengths {len(a)} and {len(e)})"
+    lengths = {"actual_length": len(a), "expected_length": len(e)}
+    return Finding("hint.first_character", {"index": n, **lengths})
 
 
 def _masks(la: Leaf, le: Leaf, shape: tuple[int, ...]) -> tuple[Array, Array] | None:
@@ -724,9 +734,9 @@ def _compare_fields(path: Path, a: Array, e: Array, p: _Pair) -> tuple[list[Mism
     """Structured arrays: each field is compared as a leaf of its own, at path['field']."""
     na, ne = list(a.dtype.names or ()), list(e.dtype.names or ())
     found: list[Mismatch] = []
-    diff = key_difference(na, ne, str)
-    if diff:
-        found.append(p.mismatch("structure", f"structured-array fields differ: {diff}"))
+    diff = key_difference("structured-array fields", na, ne, str)
+    if diff is not None:
+        found.append(p.mismatch("structure", diff))
     notes = p.notes
     for name in ne:
         if name in na:
@@ -756,20 +766,19 @@ def run_finite(tree: Any) -> Comparison:
         stats = measure_unequal(arr, arr, _finite_pair)
         if stats.failed == 0:
             continue
-        counts = zip(nonfinite_counts(arr), ("NaN", "+inf", "-inf"), strict=True)
-        parts = [f"{n} {what}" for n, what in counts if n]
-        first = "" if not stats.first_failure else f"; the first at {list(stats.first_failure)}"
+        nan, posinf, neginf = nonfinite_counts(arr)
+        counts = {"nan": nan, "posinf": posinf, "neginf": neginf, "first": stats.first_failure}
         mismatches.append(
             Mismatch(
                 format_path(event.path),
                 "value",
-                "non-finite values",
+                Finding("value.nonfinite"),
                 count=stats.failed,
                 total=stats.total,
                 index=stats.first_failure,
                 actual=_side(leaf),
                 examples=[Example(i, _fmt(a), "a finite number") for i, a, _ in stats.examples],
-                hints=[", ".join(parts) + first],
+                diagnoses=(Finding("hint.nonfinite_counts", counts),),
             )
         )
     return Comparison(mismatches, [], leaves, check="finite")

@@ -1,8 +1,10 @@
-"""Diagnoses: the most likely reason two values differ, in one line each.
+"""Diagnoses: the most likely reasons two values differ.
 
 Each diagnosis asks the engine a question ("would they match with the sign flipped?") and
-words the answer. They run only after a comparison has failed, and they are ordered from the
-most specific to the most general: the first one is the headline.
+records the answer as a :class:`~nearly._report.records.Finding` (a ``hint.`` code and its
+parameters; :mod:`nearly._report.messages` words it). They run only after a comparison has
+failed, and they are ordered from the most specific to the most general: the first one is the
+headline.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from nearly._core.engine import Rule, ValueStats, count_failures
 from nearly._prim import dtypes as _dtypes
+from nearly._report.records import Finding
 
 __all__ = ["bound_hints", "dtype_only_hint", "shape_hints", "value_hints"]
 
@@ -25,13 +28,10 @@ ROUNDING_ULPS = 8
 REORDER_LIMIT = 1_000_000
 
 
-def _num(x: float) -> str:
-    return f"{x:.6g}"
-
-
-def _num_any(x: Any) -> str:
+def _number(x: Any) -> float | list[float]:
+    """A real number as a float, a complex one as ``[re, im]`` (JSON has no complex)."""
     z = complex(x)
-    return _num(z.real) if z.imag == 0 else f"({_num(z.real)}{z.imag:+.6g}j)"
+    return z.real if z.imag == 0 else [z.real, z.imag]
 
 
 #: a diagnosis is first tried on this many elements spread over the arrays
@@ -56,54 +56,35 @@ def _passes(a: Array, e: Array, rule: Rule, **kw: Any) -> bool:
 
 def value_hints(
     a: Array, e: Array, rule: Rule, stats: ValueStats, masks: tuple[Array, Array] | None
-) -> list[str]:
-    hints: list[str] = []
+) -> tuple[Finding, ...]:
+    hints: list[Finding] = []
     nonfinite = stats.nan_only_actual + stats.nan_only_expected + stats.nonfinite_other
     if stats.mask_differs:
-        hints.append(
-            f"the masks differ at {stats.mask_differs} element(s); masked elements are ignored "
-            "only where both sides mask them"
-        )
+        hints.append(Finding("hint.masks_differ", {"count": stats.mask_differs}))
+    nan_only = {
+        "nan_only_actual": stats.nan_only_actual,
+        "nan_only_expected": stats.nan_only_expected,
+    }
     if nonfinite and nonfinite + stats.mask_differs >= stats.failed:
-        parts = []
-        if stats.nan_only_actual:
-            parts.append(f"NaN only in actual at {stats.nan_only_actual} element(s)")
-        if stats.nan_only_expected:
-            parts.append(f"NaN only in expected at {stats.nan_only_expected} element(s)")
-        if stats.nonfinite_other:
-            why = "infinities that differ" if rule.equal_nan else "infinities or NaNs that differ"
-            parts.append(f"{why} at {stats.nonfinite_other} element(s)")
-            if not rule.equal_nan:
-                parts[-1] += " (equal_nan=False: NaN never equals NaN)"
-        hints.append("; ".join(parts) + "; every finite element is close")
-        return hints
+        params = {**nan_only, "nonfinite_other": stats.nonfinite_other, "equal_nan": rule.equal_nan}
+        hints.append(Finding("hint.only_nonfinite", params))
+        return tuple(hints)
     if nonfinite:
-        hints.append(
-            f"{nonfinite} failing element(s) are NaN/Inf on one side only "
-            f"(NaN only in actual: {stats.nan_only_actual}, only in expected: "
-            f"{stats.nan_only_expected})"
-        )
+        hints.append(Finding("hint.some_nonfinite", {"count": nonfinite, **nan_only}))
     ulp_fam = _dtypes.family(rule.ulp_dtype)
     wu = stats.worst_ulps
     if ulp_fam in ("float", "complex") and wu is not None and 0 < wu.value <= ROUNDING_ULPS:
-        k = int(wu.value)
         label = _dtypes.dtype_label(_dtypes.component(rule.ulp_dtype))
-        hints.append(
-            f"rounding-level: every failing element is within {k} ULP of {label}; compare with "
-            f"a tolerance (ulps={k}, or one derived from the computation with nearly.tol)"
-        )
-        return hints
+        hints.append(Finding("hint.rounding", {"ulps": int(wu.value), "dtype": label}))
+        return tuple(hints)
     if ulp_fam not in ("float", "complex"):
-        hints.append(
-            f"{stats.failed} integer element(s) differ; integers and bools compare exactly "
-            "unless rtol/atol is given"
-        )
-        return hints
+        hints.append(Finding("hint.integers", {"count": stats.failed}))
+        return tuple(hints)
     if masks is not None:
-        return hints or [_generic(stats)]
+        return tuple(hints or [_generic(stats)])
     sized = a.size > 0 and stats.failed > 0
     if sized and _passes(a, e, rule, transform=np.negative):
-        hints.append("sign flipped: actual matches -expected")
+        hints.append(Finding("hint.sign_flipped"))
     if (
         sized
         and a.ndim >= 2
@@ -111,7 +92,7 @@ def value_hints(
         and a.shape[-1] > 1
         and _passes(np.swapaxes(a, -1, -2), e, rule)
     ):
-        hints.append("looks transposed: actual with its last two axes swapped matches expected")
+        hints.append(Finding("hint.transposed"))
     first = stats.first_failure
     if sized and first is not None and stats.failed >= 2:
         work = _dtypes.work_dtype(a.dtype, e.dtype)
@@ -120,13 +101,13 @@ def value_hints(
             c = av - ev
             s = av / ev if ev != 0 else np.asarray(np.nan)
         if np.isfinite(c) and c != 0 and _passes(a, e, rule, transform=lambda x: x - c):
-            hints.append(f"constant offset: actual = expected + {_num_any(c)}")
+            hints.append(Finding("hint.offset", {"offset": _number(c)}))
         elif (
             np.isfinite(s)
             and s not in (0, 1, -1)
             and _passes(a, e, rule, transform=lambda x: x / s)
         ):
-            hints.append(f"constant scale: actual = expected × {_num_any(s)}")
+            hints.append(Finding("hint.scale", {"scale": _number(s)}))
     if (
         sized
         and not hints
@@ -139,10 +120,10 @@ def value_hints(
         sa = np.sort(a.reshape(-1).astype(np.float64))
         se = np.sort(e.reshape(-1).astype(np.float64))
         if _passes(sa, se, rule):
-            hints.append("same values in another order: sorted, the two match")
+            hints.append(Finding("hint.reordered"))
     if not hints:
         hints.append(_generic(stats))
-    return hints
+    return tuple(hints)
 
 
 def _may_be_reordered(a: Array, e: Array, rule: Rule) -> bool:
@@ -173,28 +154,22 @@ def _may_be_reordered(a: Array, e: Array, rule: Rule) -> bool:
     return not np.isfinite(gap) or gap <= allowed + slack
 
 
-def bound_hints(a: Array, e: Array, rule: Rule, stats: ValueStats, derivation: Any) -> list[str]:
+def bound_hints(
+    a: Array, e: Array, rule: Rule, stats: ValueStats, derivation: Any
+) -> tuple[Finding, ...]:
     """For a tolerance derived from an error bound: how far beyond the bound the error is,
     and whether another summation order's bound would explain it (rounding for another
     algorithm) or none would (a real bug)."""
     w = stats.worst_abs
     if w is None or not w.allowed:
-        return []
-    times = f"{_num(w.value / w.allowed)}×"
-    what = f"the {derivation.order} rounding bound of this {derivation.op}"
+        return ()
+    params = {"ratio": w.value / w.allowed, "order": derivation.order, "op": derivation.op}
     for order, atol in derivation.alternatives.items():
         alt = _atol_rule(atol, rule)
         if _passes(a, e, alt):
-            bound = _num(float(np.max(atol)))
-            return [
-                f"the error is {times} {what}, but within its {order} bound ({bound}): "
-                f"consistent with {order} accumulation, so rounding of that algorithm rather "
-                "than a bug; state the order the value was computed with"
-            ]
-    return [
-        f"the error is {times} {what}, and beyond the bound of every summation order: not "
-        "rounding, a real bug"
-    ]
+            bound = float(np.max(atol))
+            return (Finding("hint.bound.other_order", {**params, "other": order, "bound": bound}),)
+    return (Finding("hint.bound.exceeded", params),)
 
 
 def _atol_rule(atol: Any, rule: Rule) -> Rule:
@@ -203,71 +178,47 @@ def _atol_rule(atol: Any, rule: Rule) -> Rule:
     return Rule(0.0, float(atol), Fraction(0), Fraction(atol), None, rule.ulp_dtype, rule.equal_nan)
 
 
-def _generic(stats: ValueStats) -> str:
+def _generic(stats: ValueStats) -> Finding:
     w = stats.worst_abs
-    ratio = ""
-    if w is not None and w.allowed:
-        ratio = f"; the worst is {_num(w.value / w.allowed)}× the allowed difference"
-    ulps = ""
-    if stats.worst_ulps is not None and np.isfinite(stats.worst_ulps.value):
-        ulps = f" (up to {_num(stats.worst_ulps.value)} ULP)"
-    return (
-        f"{stats.failed} element(s) differ by more than rounding in one operation{ulps}{ratio}: "
-        "a real difference, or error accumulated over a long computation"
+    ratio = w.value / w.allowed if w is not None and w.allowed else None
+    max_ulps = None if stats.worst_ulps is None else stats.worst_ulps.value
+    return Finding(
+        "hint.beyond_rounding", {"count": stats.failed, "max_ulps": max_ulps, "ratio": ratio}
     )
 
 
-def dtype_only_hint(da: np.dtype[Any], de: np.dtype[Any], identical: bool) -> str:
-    how = "equal" if identical else "close"
-    return (
-        f"only the dtype differs ({_dtypes.dtype_label(da)} vs {_dtypes.dtype_label(de)}); "
-        f"the values are {how}"
-    )
+def dtype_only_hint(da: np.dtype[Any], de: np.dtype[Any], identical: bool) -> Finding:
+    labels = {"actual": _dtypes.dtype_label(da), "expected": _dtypes.dtype_label(de)}
+    return Finding("hint.dtype_only", {**labels, "identical": identical})
 
 
 def shape_hints(
     a: Array, e: Array, rule: Rule | None, a_python_scalar: bool, e_python_scalar: bool
-) -> list[str]:
-    hints: list[str] = []
+) -> tuple[Finding, ...]:
     sa, se = a.shape, e.shape
 
-    def verdict(x: Array, y: Array) -> str:
-        if rule is None:
-            return ""
-        return ", and then the values match" if _passes(x, y, rule) else ", but the values differ"
+    def values(x: Array, y: Array) -> bool | None:
+        """Whether the values match once the shapes do (None: not asked)."""
+        return None if rule is None else _passes(x, y, rule)
 
     if a_python_scalar != e_python_scalar and a.size == 1 and e.size == 1:
-        side = "actual" if a_python_scalar else "expected"
-        hints.append(
-            f"{side} is a Python scalar (0-d) and the other has shape "
-            f"{sa if e_python_scalar else se}: compare with .item() or reshape"
-            + verdict(a.reshape(()), e.reshape(()))
-        )
-        return hints
+        params = {
+            "side": "actual" if a_python_scalar else "expected",
+            "shape": sa if e_python_scalar else se,
+            "values": values(a.reshape(()), e.reshape(())),
+        }
+        return (Finding("hint.shape.python_scalar", params),)
     if a.size == e.size and np.squeeze(a).shape == np.squeeze(e).shape:
-        hints.append(
-            "shapes differ only by axes of length 1: they match after squeeze"
-            + verdict(np.squeeze(a), np.squeeze(e))
-        )
-    elif a.ndim >= 2 and sa[:-2] == se[:-2] and sa[-2:] == se[-2:][::-1]:
+        return (Finding("hint.shape.squeeze", {"values": values(np.squeeze(a), np.squeeze(e))}),)
+    if a.ndim >= 2 and sa[:-2] == se[:-2] and sa[-2:] == se[-2:][::-1]:
         if rule is not None and _passes(np.swapaxes(a, -1, -2), e, rule):
-            hints.append("looks transposed: actual with its last two axes swapped matches expected")
-        else:
-            hints.append(
-                "the last two axes are swapped (transposed shape), and the values differ too"
-            )
-    elif a.size == e.size:
-        hints.append(
-            f"same number of elements ({a.size}): a reshape to {se} may be missing"
-            + (verdict(a.reshape(se), e) if a.size <= REORDER_LIMIT else "")
-        )
-    else:
-        try:
-            shape = np.broadcast_shapes(sa, se)
-            hints.append(
-                f"the shapes broadcast to {shape}; nearly does not broadcast unless "
-                "check_shape=False"
-            )
-        except ValueError:
-            hints.append(f"{a.size} vs {e.size} elements: the shapes are incompatible")
-    return hints
+            return (Finding("hint.transposed"),)
+        return (Finding("hint.shape.swapped"),)
+    if a.size == e.size:
+        match = values(a.reshape(se), e) if a.size <= REORDER_LIMIT else None
+        return (Finding("hint.shape.reshape", {"size": a.size, "shape": se, "values": match}),)
+    try:
+        shape = np.broadcast_shapes(sa, se)
+    except ValueError:
+        return (Finding("hint.shape.incompatible", {"actual": a.size, "expected": e.size}),)
+    return (Finding("hint.shape.broadcast", {"shape": shape}),)

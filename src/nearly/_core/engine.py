@@ -13,6 +13,7 @@ nothing proportional to the input. Two passes:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -604,6 +605,17 @@ def _better(cur: Extreme | None, value: float) -> bool:
     return value > cur.value
 
 
+def _exact_gap(x: Any, y: Any) -> tuple[float, float]:
+    """|x − y| and |y| from the stored values, in exact arithmetic, then rounded once (the
+    modulus for complex values)."""
+    dr = as_fraction(np.real(x)) - as_fraction(np.real(y))
+    di = as_fraction(np.imag(x)) - as_fraction(np.imag(y))
+    yr, yi = as_fraction(np.real(y)), as_fraction(np.imag(y))
+    if di == 0 and yi == 0:
+        return float(abs(dr)), float(abs(yr))
+    return math.hypot(float(dr), float(di)), math.hypot(float(yr), float(yi))
+
+
 def measure(
     a: Array, e: Array, rule: Rule, *, masks: tuple[Array, Array] | None = None
 ) -> ValueStats:
@@ -634,14 +646,13 @@ def measure(
             continue
         fpos, fa, fe = pos[sel], va[sel], ve[sel]
         d, t, mag = res.d[sel], res.t[sel], res.mag[sel]
-        if plan.lossy and not plan.int_exact and plan.work.kind == "f":
-            # a 64-bit integer against a float: the float64 differences may be off
+        if plan.lossy and not plan.int_exact and plan.work.kind in "fc":
+            # a 64-bit integer against a float or complex: the float64 differences may be off
             d, mag = d.copy(), mag.copy()
             with np.errstate(invalid="ignore"):
-                big = (np.abs(fa.astype(np.float64)) >= 2.0**53) | (mag >= 2.0**53)
+                big = (np.abs(fa.astype(plan.work)) >= 2.0**53) | (mag >= 2.0**53)
             for i in np.flatnonzero(big):
-                fa_, fe_ = as_fraction(fa[i]), as_fraction(fe[i])
-                d[i], mag[i] = float(abs(fa_ - fe_)), float(abs(fe_))
+                d[i], mag[i] = _exact_gap(fa[i], fe[i])
         j = int(np.argmax(d))
         if _better(stats.worst_abs, float(d[j])):
             stats.worst_abs = Extreme(float(d[j]), _unravel(int(fpos[j]), shape), float(t[j]))

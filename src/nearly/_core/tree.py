@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from nearly._report.records import Finding
 from nearly.backends._base import type_name as value_type_name
 
 __all__ = ["LeafPair", "StructureDiff", "TypeNote", "format_path", "walk"]
@@ -40,14 +41,15 @@ class LeafPair:
     path: Path
     actual: Any
     expected: Any
-    container_note: str | None = None  # e.g. "list vs numpy.ndarray" when a list is read as array
+    # the two types, e.g. ("list", "numpy.ndarray"), when a list is read as an array
+    container_types: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
 class StructureDiff:
     path: Path
     kind: str  # "structure" or "type"
-    detail: str
+    reason: Finding
     actual_type: str
     expected_type: str
 
@@ -55,7 +57,7 @@ class StructureDiff:
 @dataclass(frozen=True)
 class TypeNote:
     path: Path
-    text: str
+    finding: Finding
 
 
 Event = LeafPair | StructureDiff | TypeNote
@@ -223,12 +225,9 @@ def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
             (a, e) if ka == "sequence" else (e, a) if ke == "sequence" else (None, None)
         )
         if seq_side is not None and ctx.is_array_leaf(other) and _reads_as_array(seq_side):
-            note = f"{type_name(a)} vs {type_name(e)}"
-            yield LeafPair(_path(link), a, e, container_note=note)
+            yield LeafPair(_path(link), a, e, container_types=(type_name(a), type_name(e)))
             return
-        yield StructureDiff(
-            _path(link), "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
-        )
+        yield _type_diff(link, a, e)
         return
     # a cycle is a container inside itself on one side; the same object may well appear on
     # both sides, or twice on one side, without being a cycle
@@ -240,18 +239,14 @@ def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
     ctx.on_path.update(keys)
     yield _Enter(keys)
     if ka != ke:
-        yield StructureDiff(
-            _path(link), "type", f"{type_name(a)} vs {type_name(e)}", type_name(a), type_name(e)
-        )
+        yield _type_diff(link, a, e)
         return
     if type(a) is not type(e):
-        text = f"{type_name(a)} vs {type_name(e)}"
         if ctx.strict:
-            yield StructureDiff(_path(link), "type", text, type_name(a), type_name(e))
+            yield _type_diff(link, a, e)
         else:
-            yield TypeNote(
-                _path(link), f"container types differ ({text}); allowed unless strict_types=True"
-            )
+            types = {"actual": type_name(a), "expected": type_name(e)}
+            yield TypeNote(_path(link), Finding("note.container_types", types))
     if ka == "mapping":
         yield from _walk_keyed(a, e, a, e, link, "key")
     elif ka == "dataclass":
@@ -274,16 +269,10 @@ def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
         names = e._fields if _is_namedtuple(e) else a._fields if _is_namedtuple(a) else None
         la, le = len(a), len(e)
         if la != le:
-            if la > le:
-                extra = f"extra item{'s' if la - le > 1 else ''} in actual at " + _idx_range(le, la)
-            else:
-                extra = f"missing item{'s' if le - la > 1 else ''} in actual at " + _idx_range(
-                    la, le
-                )
             yield StructureDiff(
                 _path(link),
                 "structure",
-                f"lengths differ: actual has {la}, expected {le} ({extra})",
+                Finding("structure.length", {"actual": la, "expected": le}),
                 type_name(a),
                 type_name(e),
             )
@@ -292,24 +281,25 @@ def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
             yield _child(a[i], e[i], (link, part))
 
 
-def _idx_range(lo: int, hi: int) -> str:
-    return f"[{lo}]" if hi - lo == 1 else f"[{lo}]..[{hi - 1}]"
+def _type_diff(link: _Link, a: Any, e: Any) -> StructureDiff:
+    ta, te = type_name(a), type_name(e)
+    return StructureDiff(
+        _path(link), "type", Finding("type.differ", {"actual": ta, "expected": te}), ta, te
+    )
 
 
-def key_difference(a_keys: Iterable[Any], e_keys: Iterable[Any], show: Callable[[Any], str]) -> str:
-    """``missing in actual: 'c'; extra in actual: 'd'`` (empty when the key sets agree)."""
+def key_difference(
+    what: str, a_keys: Iterable[Any], e_keys: Iterable[Any], show: Callable[[Any], str]
+) -> Finding | None:
+    """A ``structure.keys`` finding: the keys missing in actual and the extra ones, each as
+    ``show`` prints it (None when the key sets agree)."""
     # dicts keep order and look keys up in O(1): keys are hashable (dict keys, field names)
     a_set, e_set = dict.fromkeys(a_keys), dict.fromkeys(e_keys)
     if a_set.keys() == e_set.keys():
-        return ""
-    missing = [k for k in e_set if k not in a_set]
-    extra = [k for k in a_set if k not in e_set]
-    parts = []
-    if missing:
-        parts.append("missing in actual: " + ", ".join(show(k) for k in _key_sort(missing)))
-    if extra:
-        parts.append("extra in actual: " + ", ".join(show(k) for k in _key_sort(extra)))
-    return "; ".join(parts)
+        return None
+    missing = [show(k) for k in _key_sort([k for k in e_set if k not in a_set])]
+    extra = [show(k) for k in _key_sort([k for k in a_set if k not in e_set])]
+    return Finding("structure.keys", {"what": what, "missing": missing, "extra": extra})
 
 
 def _walk_keyed(
@@ -323,11 +313,9 @@ def _walk_keyed(
     """Dicts (``part="key"``) and named fields of namedtuples/dataclasses (``"attr"``): the
     common keys are walked in ``expected``'s order; missing/extra ones are one difference."""
     what, show = ("keys", repr) if part == "key" else ("fields", str)
-    diff = key_difference(a.keys(), e.keys(), show)
-    if diff:
-        yield StructureDiff(
-            _path(link), "structure", f"{what} differ: {diff}", type_name(a_obj), type_name(e_obj)
-        )
+    diff = key_difference(what, a.keys(), e.keys(), show)
+    if diff is not None:
+        yield StructureDiff(_path(link), "structure", diff, type_name(a_obj), type_name(e_obj))
     for k in e:
         if k in a:
             yield _child(a[k], e[k], (link, (part, k)))

@@ -16,29 +16,26 @@ device (a 0/1 tensor, no sync).
 Framework specifics (how a 0-d value is made, a norm computed, a vector read) live in small
 ``MonitorOps`` classes of the backends (:mod:`nearly.backends._monitor_ops`), picked from the
 type of the first value seen; frameworks are imported only when a value of theirs arrives.
-Layer-by-layer localisation of a non-finite value lives in :mod:`nearly.torch` and
-:mod:`nearly.keras`.
+Where a non-finite value started is found by :mod:`nearly._monitor.localize` from the
+layer-by-layer re-run of the model's backend.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import sys
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from nearly.backends._monitor_ops import MonitorOps, for_value, root
-
-if TYPE_CHECKING:
-    from nearly.backends.tensorflow import GraphRing
+from nearly._monitor.localize import localize
+from nearly.backends._monitor_ops import MonitorOps, Ring, for_value
 
 __all__ = [
     "Event",
@@ -473,14 +470,6 @@ class KOfN(Policy):
 NONFINITE = "NonFinite (always on)"
 
 
-def _in_tf_graph(sample: Any) -> bool:
-    if root(sample) not in ("tensorflow", "keras") or "tensorflow" not in sys.modules:
-        return False
-    import tensorflow as tf
-
-    return not tf.executing_eagerly()
-
-
 # ----------------------------------------------------------------------------- monitor
 
 
@@ -582,7 +571,7 @@ class Monitor:
         self.should_stop = False
         self.lost_steps = 0
         self._ops: MonitorOps | None = None
-        self._ring: GraphRing | None = None
+        self._ring: Ring | None = None
         self._series: _Series | None = None
         self._pending: list[Any] = []
         self._steps = 0  # host-side count of eager step() calls
@@ -730,7 +719,7 @@ class Monitor:
             )
         assert self._ops is not None
         vector = self._pack(named)
-        if self._ring is not None and _in_tf_graph(vector):
+        if self._ring is not None and self._ops.in_graph(vector):
             self._last_step_t = self._ring.write(vector)
             self._last_vector = vector
             return
@@ -780,10 +769,8 @@ class Monitor:
                 cols.append((False, scalar_at, scalar_at + 1))
                 scalar_at += 1
         self._cols = cols
-        if _in_tf_graph(sample):
-            from nearly.backends.tensorflow import GraphRing
-
-            self._ring = GraphRing(tensor_at, len(named), self.capacity)
+        if self._ops.in_graph(sample):
+            self._ring = self._ops.ring(tensor_at, len(named), self.capacity)
         known = set(named)
         for p in self.policies:
             if p.on not in known:
@@ -834,7 +821,7 @@ class Monitor:
         if self._ring is not None:
             skipped = sorted({names.index(p.on) for p in self.policies if p.action == "skip"})
             spec = [(i, *self._cols[i]) for i in skipped]
-            return self._ring.factor(self._ops, self._last_vector, spec)  # type: ignore[arg-type]
+            return self._ring.factor(self._last_vector, spec)
         lo, hi = self._skip_bounds()
         bounds = [
             (i, *self._cols[i], float(lo[i]), float(hi[i]))
@@ -1180,27 +1167,19 @@ def _owner(name: str) -> str:
 
 def _tensor_names(tensors: list[Any], weights: Any, key: str, model: Any) -> list[str]:
     """Names for the tensors of a norm series: parameter names where the model tells them,
-    variable paths for TensorFlow/Keras variables, else positions."""
+    the names the tensors carry (variable paths), else positions."""
     label = "grads" if key == GRAD_NORM else ("weights" if key == WEIGHT_NORM else key)
     if key == GRAD_NORM and isinstance(weights, list) and len(weights) == len(tensors):
         return _tensor_names(weights, None, WEIGHT_NORM, model)
-    names: list[str] = []
-    by_id: dict[int, str] = {}
-    if model is not None and root(model) == "torch":
-        by_id = {id(p): n for n, p in model.named_parameters()}
-        if key == GRAD_NORM and len(by_id) == len(tensors):
-            return list(by_id.values())
-    for i, t in enumerate(tensors):
-        name = by_id.get(id(t))
-        if name is None:
-            name = getattr(t, "path", None) or getattr(t, "name", None)
-            if not isinstance(name, str) or root(t) == "torch":
-                name = f"{label}[{i}]"
-        names.append(name.removesuffix(":0"))
-    return names
+    by_id = {} if model is None else for_value(model).parameter_names(model)
+    if by_id and key == GRAD_NORM and len(by_id) == len(tensors):
+        return list(by_id.values())
+    return [
+        by_id.get(id(t)) or for_value(t).tensor_name(t) or f"{label}[{i}]"
+        for i, t in enumerate(tensors)
+    ]
 
 
 def _default_localizer(model: Any) -> Localizer | None:
     """The layer-by-layer re-run of ``model``'s framework, or None where it has none."""
-    localize: Localizer | None = for_value(model).localize
-    return localize
+    return None if for_value(model).replay is None else localize

@@ -1,8 +1,9 @@
-"""Result records: what a comparison found, with no text formatting (see
-:mod:`nearly._report.text`)."""
+"""Result records: what a comparison found, as codes and data. The wording of each finding
+is in :mod:`nearly._report.messages`, the report's layout in :mod:`nearly._report.text`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -12,7 +13,7 @@ from nearly._report import text as _text
 if TYPE_CHECKING:
     from nearly._tolerance.tolerance import Tolerance
 
-__all__ = ["Comparison", "Example", "Mismatch", "Note", "Side"]
+__all__ = ["Comparison", "Example", "Finding", "Mismatch", "Note", "Side"]
 
 Kind = Literal["structure", "type", "shape", "dtype", "value"]
 
@@ -36,11 +37,38 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One thing found, as data: a ``code`` (``"shape.differ"``, ``"hint.offset"``, ...) and
+    its ``params`` (numbers, strings, shapes); ``text`` is its sentence."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        # the wording is loaded on the first report rendered: a passing check never needs it
+        from nearly._report import messages
+
+        return messages.render(self.code, self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _text.finding_to_dict(self)
+
+
+@dataclass(frozen=True)
 class Note:
     """Something that differs but does not fail, e.g. a dtype when ``check_dtype=False``."""
 
     path: str
-    text: str
+    finding: Finding
+
+    @property
+    def code(self) -> str:
+        return self.finding.code
+
+    @property
+    def text(self) -> str:
+        return self.finding.text
 
 
 @dataclass(frozen=True)
@@ -51,16 +79,20 @@ class Mismatch:
     lengths), ``"type"``, ``"shape"``, ``"dtype"`` or ``"value"``. For values, ``count`` is the
     number of failing elements out of ``total``; ``max_abs``/``max_rel``/``max_ulps`` are the
     greatest differences among failing elements and ``index`` is where the greatest absolute
-    difference is. ``hints`` starts with the diagnosis: the most likely reason, in one line.
+    difference is.
+
+    ``reason`` is what failed and ``diagnoses`` why it may have, most likely first, both as
+    :class:`Finding` (code and parameters); ``detail`` and ``hints`` are their sentences, and
+    ``diagnosis`` the first hint.
     """
 
     path: str
     kind: Kind
-    detail: str
+    reason: Finding
     count: int = 1
     total: int = 1
     index: tuple[int, ...] | None = None
-    hints: list[str] = field(default_factory=list)
+    diagnoses: tuple[Finding, ...] = ()
     actual: Side | None = None
     expected: Side | None = None
     tolerance: Tolerance | None = None
@@ -73,6 +105,18 @@ class Mismatch:
     nan_only_expected: int = 0
     nonfinite_other: int = 0
     mask_differs: int = 0
+
+    @property
+    def code(self) -> str:
+        return self.reason.code
+
+    @property
+    def detail(self) -> str:
+        return self.reason.text
+
+    @property
+    def hints(self) -> list[str]:
+        return [d.text for d in self.diagnoses]
 
     @property
     def max_abs(self) -> float | None:
@@ -88,7 +132,7 @@ class Mismatch:
 
     @property
     def diagnosis(self) -> str | None:
-        return self.hints[0] if self.hints else None
+        return self.diagnoses[0].text if self.diagnoses else None
 
     def to_dict(self) -> dict[str, Any]:
         return _text.mismatch_to_dict(self)

@@ -6,12 +6,13 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from nearly._prim.jsonable import json_number as _jnum
+from nearly._prim.jsonable import jsonable
 from nearly._prim.rule import Extreme
 
 if TYPE_CHECKING:
-    from nearly._report.records import Comparison, Mismatch, Side
+    from nearly._report.records import Comparison, Finding, Mismatch, Side
 
-__all__ = ["comparison_to_dict", "format_index", "mismatch_to_dict", "render"]
+__all__ = ["comparison_to_dict", "finding_to_dict", "format_index", "mismatch_to_dict", "render"]
 
 _INDENT = "  "
 
@@ -108,9 +109,10 @@ def _mismatch_lines(m: Mismatch) -> list[str]:
                     f"{_INDENT}{format_index(ex.index)}: {ex.actual} vs {ex.expected}"
                     for ex in m.examples
                 ]
-    if m.hints:
-        body.append(f"diagnosis: {m.hints[0]}")
-        body += [f"note: {h}" for h in m.hints[1:]]
+    hints = m.hints
+    if hints:
+        body.append(f"diagnosis: {hints[0]}")
+        body += [f"note: {h}" for h in hints[1:]]
     return lines + [_INDENT + b for b in body if b]
 
 
@@ -156,10 +158,16 @@ def _jext(e: Extreme | None) -> Any:
     return {"value": _jnum(e.value), "index": list(e.index), "allowed": _jnum(e.allowed)}
 
 
+def finding_to_dict(f: Finding) -> dict[str, Any]:
+    return {"code": f.code, "params": jsonable(dict(f.params))}
+
+
 def mismatch_to_dict(m: Mismatch) -> dict[str, Any]:
     return {
         "path": m.path,
         "kind": m.kind,
+        "code": m.reason.code,
+        "params": jsonable(dict(m.reason.params)),
         "detail": m.detail,
         "count": m.count,
         "total": m.total,
@@ -167,7 +175,8 @@ def mismatch_to_dict(m: Mismatch) -> dict[str, Any]:
         "max_rel": _jnum(m.max_rel),
         "max_ulps": _jnum(m.max_ulps),
         "index": None if m.index is None else list(m.index),
-        "hints": list(m.hints),
+        "hints": m.hints,
+        "diagnoses": [finding_to_dict(d) for d in m.diagnoses],
         "actual": _jside(m.actual),
         "expected": _jside(m.expected),
         "tolerance": None if m.tolerance is None else m.tolerance.to_dict(),
@@ -195,5 +204,5 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
         "leaves": c.leaves,
         "check": c.check,
         "mismatches": [mismatch_to_dict(m) for m in c.mismatches],
-        "notes": [{"path": n.path, "text": n.text} for n in c.notes],
+        "notes": [{"path": n.path, "text": n.text, **finding_to_dict(n.finding)} for n in c.notes],
     }

@@ -46,7 +46,6 @@ Comparing two low-precision results, add both bounds: ``tol.sum(x, ...) + tol.su
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -56,6 +55,7 @@ import numpy as np
 from nearly._prim import dtypes as _dtypes
 from nearly._prim.dtypes import as_dtype as _as_dtype
 from nearly._tolerance.tolerance import Tolerance
+from nearly.backends import _kernels
 
 __all__ = [
     "Derivation",
@@ -122,11 +122,6 @@ def _host(x: Any, what: str = "derived tolerances") -> Array:
     if leaf.array is None or not _dtypes.is_numeric(leaf.array.dtype):
         raise TypeError(f"{what} need numbers, got {leaf.type_name}")
     return leaf.array
-
-
-def _library(x: Any) -> str:
-    root = type(x).__module__.partition(".")[0]
-    return {"jaxlib": "jax", "builtins": "numpy", "keras": "tensorflow"}.get(root, root)
 
 
 def _unit(dtype: Any) -> float:
@@ -215,50 +210,6 @@ def _gamma(k: int, u: float, mode: Mode, n_errors: int, failure_probability: flo
     return min(g, 1.0)
 
 
-def _numpy_pairwise_k(n: int) -> int:
-    # numpy/_core/src/umath/loops_utils.h.src: 8 accumulators of <= 16 elements joined by a
-    # depth-3 tree, blocks of 128 split in half
-    if n < 8:
-        return max(n - 1, 0)
-    if n <= 128:
-        return n // 8 + 9
-    return 26 + math.ceil(math.log2(n / 128))
-
-
-def _torch_cascade_k(n: int, lanes: int = 8) -> int:
-    # aten/src/ATen/native/cpu/SumKernel.cpp: 4 levels of size L, ILP 4
-    if n <= 1:
-        return 0
-    levels = math.floor(max(0, math.ceil(math.log2(max(n / (4 * lanes), 1)))) / 4)
-    size: int = 2 ** max(4, levels)
-    return min(n - 1, 8 * size + lanes + 10)
-
-
-def _tf_tree_k(n: int) -> int:
-    # Eigen TensorReduction.h: tree reduction with leaves of 1024 x packet, 4 accumulators,
-    # threaded shards added in sequence
-    threads = os.cpu_count() or 1
-    return min(n - 1, 262 + max(0, math.ceil(math.log2(max(n / 8192, 1)))) + threads)
-
-
-def _auto_order(backend: str, x: Array, axes: tuple[int, ...], n: int) -> tuple[str, int]:
-    inner = axes == (x.ndim - 1,) or axes == tuple(range(x.ndim))
-    contiguous = x.flags.c_contiguous
-    if backend == "numpy":
-        # NumPy's pairwise loop exists for its own float types only; ml_dtypes formats
-        # (bfloat16, float8) are added one element at a time
-        if inner and contiguous and not _dtypes.is_ml_dtype(x.dtype):
-            return "pairwise", _numpy_pairwise_k(n)
-        return "recursive", max(n - 1, 0)
-    if backend == "torch":
-        return "pairwise", _torch_cascade_k(n)
-    if backend == "tensorflow":
-        if inner:
-            return "pairwise", _tf_tree_k(n)
-        return "recursive", max(n - 1, 0)
-    return "any", max(n - 1, 0)
-
-
 def _k_for(order: str, n: int, block: int | None) -> int:
     if order in ("any", "recursive"):
         return max(n - 1, 0)
@@ -300,15 +251,15 @@ def _plan(
     if dtype is None and _dtypes.family(arr.dtype) not in ("float", "complex"):
         dt = np.float64
     u_in = _unit(dt)
-    lib = backend or _library(x)
+    lib = backend or _kernels.library_of(x)
     acc = acc_dtype
     if acc is None:
         low = u_in > 2.0**-24
-        acc = np.float32 if (low and lib == "torch") else dt
+        acc = np.float32 if (low and _kernels.accumulates_in_float32(lib)) else dt
     u_acc = _unit(acc)
     c_in = int(_dtypes.family(arr.dtype) in ("float", "complex") and _unit(arr.dtype) < u_in)
     if order == "auto":
-        chosen, k = _auto_order(lib, arr, axes, n)
+        chosen, k = _kernels.summation(lib, arr, axes, n)
     else:
         chosen, k = order, _k_for(order, n, block)
     return _Plan(
@@ -645,7 +596,16 @@ def dot(
     n = a.size
     scale = np.asarray(np.abs(a) @ np.abs(b))
     return _product_bound(
-        "dot", _host(x), n, scale, dtype, acc_dtype, order, mode, failure_probability, _library(x)
+        "dot",
+        _host(x),
+        n,
+        scale,
+        dtype,
+        acc_dtype,
+        order,
+        mode,
+        failure_probability,
+        _kernels.library_of(x),
     )
 
 
@@ -675,7 +635,7 @@ def matmul(
         order,
         mode,
         failure_probability,
-        _library(a),
+        _kernels.library_of(a),
     )
 
 
@@ -696,8 +656,9 @@ def _product_bound(
     if dtype is None and _dtypes.family(arr.dtype) not in ("float", "complex"):
         dt = np.float64
     acc = np.float32 if tf32 else (dt if acc_dtype is None else acc_dtype)
-    if acc_dtype is None and not tf32 and library == "torch" and _unit(dt) > 2.0**-24:
-        acc = np.float32  # PyTorch accumulates float16/bfloat16 products in float32
+    low = _unit(dt) > 2.0**-24
+    if acc_dtype is None and not tf32 and low and _kernels.accumulates_in_float32(library):
+        acc = np.float32
     u_acc = _unit(acc)
     if order in ("auto", "any", "recursive"):
         chosen, k = "any", n

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from nearly.backends._base import Backend, DeviceBackend, GraphBackend, Leaf
+from nearly.backends._base import Backend, CompilerBackend, DeviceBackend, GraphBackend, Leaf
 
 if TYPE_CHECKING:  # mypy checks each shipped backend module against its protocol
     from nearly.backends import jax as _jax
@@ -36,17 +36,21 @@ if TYPE_CHECKING:  # mypy checks each shipped backend module against its protoco
     _tensorflow_backend: DeviceBackend = _tensorflow
     _tensorflow_graph: GraphBackend = _tensorflow
     _torch_backend: DeviceBackend = _torch
+    _torch_compiler: CompilerBackend = _torch
     _host_backend: Backend = _numpy
 
 __all__ = [
     "Backend",
+    "CompilerBackend",
     "DeviceBackend",
     "GraphBackend",
     "Leaf",
     "backend_of",
+    "compiling_backend",
     "expand",
     "graph_backend",
     "is_array_leaf",
+    "loaded_versions",
     "normalize_device",
     "register",
     "to_leaf",
@@ -61,12 +65,19 @@ _BACKENDS: dict[str, str] = {
     "tensorflow": "nearly.backends.tensorflow",
     "keras": "nearly.backends.tensorflow",
 }
+# dtype libraries whose values the NumPy backend reads
+_HOST_LIBRARIES = ("ml_dtypes",)
+# packages whose compiler traces Python bytecode, and their backends (CompilerBackend)
+_COMPILERS: dict[str, str] = {"torch": "nearly.backends.torch"}
 
 
-def register(package: str, backend: str) -> None:
+def register(package: str, backend: str, *, compiler: bool = False) -> None:
     """Have values whose type is defined in the top-level package ``package`` read by the
     backend module ``backend`` (a dotted module name satisfying
     :class:`~nearly.backends._base.Backend`), imported the first time such a value is seen.
+    ``compiler=True``: the package has a compiler that traces Python, and the backend
+    satisfies :class:`~nearly.backends._base.CompilerBackend` (asked once the package is
+    imported).
 
     >>> register("mylib", "mylib_nearly_backend")  # doctest: +SKIP
     """
@@ -75,6 +86,10 @@ def register(package: str, backend: str) -> None:
     if not (isinstance(backend, str) and all(p.isidentifier() for p in backend.split("."))):
         raise ValueError(f"register: backend must be a dotted module name, got {backend!r}")
     _BACKENDS[package] = backend
+    if compiler:
+        _COMPILERS[package] = backend
+    else:
+        _COMPILERS.pop(package, None)
     _backend_for.cache_clear()
 
 
@@ -149,6 +164,28 @@ def graph_backend(obj: Any) -> GraphBackend:
     if not callable(getattr(backend, "assert_close_in_graph", None)):
         raise TypeError(f"{type(obj).__name__} is symbolic but its backend has no graph ops")
     return cast(GraphBackend, backend)
+
+
+def loaded_versions() -> dict[str, str]:
+    """The version of every library nearly reads that is imported now (none is imported
+    here)."""
+    found = {}
+    for package in (*_BACKENDS, *_HOST_LIBRARIES):
+        module = sys.modules.get(package)
+        if module is not None:
+            found[package] = str(getattr(module, "__version__", "?"))
+    return found
+
+
+def compiling_backend() -> CompilerBackend | None:
+    """The backend of a framework whose compiler is tracing Python right now, if any. Only
+    frameworks already imported are asked, so this costs a dictionary lookup per compiler."""
+    for package, name in _COMPILERS.items():
+        if package in sys.modules:
+            module = sys.modules.get(name) or importlib.import_module(name)
+            if module.compiling():
+                return cast(CompilerBackend, module)
+    return None
 
 
 def tracing_backend() -> GraphBackend | None:

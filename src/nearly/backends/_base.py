@@ -78,8 +78,9 @@ class Backend(Protocol):
     Optional module attributes, looked up where used: ``expand(obj) -> list | None`` (a value
     that is really a container, e.g. a RaggedTensor), ``MonitorOps`` (a subclass of
     :class:`nearly.backends._monitor_ops.MonitorOps`: what :class:`nearly.Monitor` runs on the
-    framework's tensors, including the layer-by-layer ``localize``), and the
-    :class:`DeviceBackend` functions for values that stay on their device.
+    framework's tensors, including the layer-by-layer ``replay``), and the functions of
+    :class:`DeviceBackend` (values that stay on their device), :class:`GraphBackend` (symbolic
+    tensors) and :class:`CompilerBackend` (compilers that trace Python).
     """
 
     def to_leaf(self, obj: Any) -> Leaf | None:
@@ -97,6 +98,19 @@ class DeviceBackend(Backend, Protocol):
 
     def device_verdict(self, actual: Any, expected: Any, rule: Rule) -> DeviceVerdict:
         """Run ``rule`` on the device (see :func:`nearly.backends._device.device_verdict`)."""
+        ...
+
+
+class CompilerBackend(Backend, Protocol):
+    """A backend of a framework whose compiler traces Python bytecode (``torch.compile``):
+    nearly's checks must then run outside the trace, on real values."""
+
+    def compiling(self) -> bool:
+        """Whether the framework's compiler is tracing now."""
+        ...
+
+    def run_eagerly(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` as the compiler runs it: outside the trace (a graph break), with real values."""
         ...
 
 

@@ -4,16 +4,18 @@ values to compare, so they raise a clear error instead of passing silently."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nearly._prim import dtypes as _dtypes
 from nearly.backends import _monitor_ops
 from nearly.backends._base import Leaf, type_name
 
-__all__ = ["MonitorOps", "device_verdict", "host_array", "to_leaf"]
+__all__ = ["MonitorOps", "device_verdict", "float64_context", "host_array", "to_leaf", "upcast"]
 
 
 def to_leaf(obj: Any) -> Leaf | None:
@@ -160,3 +162,19 @@ class MonitorOps(_monitor_ops.MonitorOps):
     def gate(self, grads: Sequence[Any], factor: Any) -> list[Any]:
         jnp = self.jnp
         return [None if g is None else jnp.where(factor > 0, g, jnp.zeros_like(g)) for g in grads]
+
+
+def upcast(x: Any) -> Any:
+    """A float array cast up to float64 and put back on its device. The cast is made on the
+    host (exact): a device-side cast would compile a kernel for every shape."""
+    if hasattr(x, "devices") and _dtypes.family(np.dtype(x.dtype)) == "float":
+        wide = np.asarray(x).astype(np.float64)
+        with jax.enable_x64(True):
+            return jax.device_put(wide, next(iter(x.devices())))
+    return x
+
+
+def float64_context() -> AbstractContextManager[Any]:
+    """JAX computes in float64 only with 64-bit types enabled: a reference run in float64 is
+    made inside this context."""
+    return jax.enable_x64(True)  # type: ignore[no-any-return]

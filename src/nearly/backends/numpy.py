@@ -8,11 +8,24 @@ from typing import Any
 
 import numpy as np
 
+from nearly._prim import dtypes as _dtypes
 from nearly.backends._base import Leaf, type_name
 
-__all__ = ["to_leaf"]
+__all__ = ["to_leaf", "upcast"]
 
 _PY_DTYPES = {bool: np.bool_, int: np.int64, float: np.float64, complex: np.complex128}
+
+
+def upcast(x: Any) -> Any:
+    """A NumPy float or complex array (or scalar) cast up to float64/complex128, exactly;
+    anything else as it is."""
+    if isinstance(x, np.ndarray | np.generic):
+        family = _dtypes.family(x.dtype)
+        if family == "float":
+            return x.astype(np.float64)
+        if family == "complex":
+            return x.astype(np.complex128)
+    return x
 
 
 def to_leaf(obj: Any) -> Leaf:

@@ -38,10 +38,11 @@ __all__ = [
     "expand",
     "fail_at_run_time",
     "host_array",
-    "localize",
     "numpy_dtype",
+    "replay",
     "to_leaf",
     "tracing",
+    "upcast",
 ]
 
 
@@ -409,60 +410,54 @@ def _leaves(obj: Any) -> list[Any]:
     return [obj] if hasattr(obj, "shape") and hasattr(obj, "dtype") else []
 
 
-def _bad(obj: Any) -> tuple[int, int, str]:
-    """(non-finite count, element count, first bad element) over every tensor in ``obj``."""
-    nbad = total = 0
-    first = ""
-    for t in _leaves(obj):
-        arr = _host(t)
-        if arr is None:
-            continue
-        mask = ~np.isfinite(arr)
-        total += arr.size
-        n = int(mask.sum())
-        if n and not first:
-            idx = tuple(int(i) for i in np.argwhere(mask)[0])
-            v = complex(arr[idx]).real if arr.dtype.kind == "c" else float(arr[idx])
-            word = "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-            first = f"{word} at [{', '.join(map(str, idx))}]"
-        nbad += n
-    return nbad, total, first
+def _nonfinite(obj: Any) -> _monitor_ops.NonFinite | None:
+    """The non-finite elements over every float tensor in ``obj`` (None: all finite)."""
+    return _monitor_ops.nonfinite_of([a for a in map(_host, _leaves(obj)) if a is not None])
 
 
-def localize(model: Any, batch: Any, event: Any) -> str:
-    """Re-run ``batch`` (``x`` or ``(x, y)``) through a Keras model layer by layer and name the
-    first layer whose output is non-finite while its inputs are finite (the producer), as
-    opposed to layers that only propagated a non-finite input. Non-trainable variables (e.g.
-    BatchNormalization statistics) are restored afterwards."""
+def upcast(x: Any) -> Any:
+    """A float or complex tensor cast up to float64/complex128 where it lives (exact)."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and getattr(dtype, "is_floating", False):
+        return tf.cast(x, tf.float64)
+    if dtype is not None and getattr(dtype, "is_complex", False):
+        return tf.cast(x, tf.complex128)
+    return x
+
+
+def replay(model: Any, batch: Any) -> _monitor_ops.Replay:
+    """Re-run ``batch`` (``x`` or ``(x, y)``) through a Keras model layer by layer, recording
+    each layer's call (see :class:`~nearly.backends._monitor_ops.Replay`), then the loss where
+    there are targets. Non-trainable variables (e.g. BatchNormalization statistics) are
+    restored afterwards."""
     if isinstance(batch, tuple | list) and len(batch) == 2:
         x, y = batch
     else:
         x, y = batch, None
-    head = f"where it started (re-ran the batch of step {event.step} layer by layer):"
-    notes: list[str] = []
-    nx, tx, fx = _bad(x)
-    if nx:
-        notes.append(f"the input batch already holds non-finite values: {nx} of {tx} ({fx})")
-    bad_vars = [v.path for v in model.trainable_variables if _bad(v)[0]]
-    if bad_vars:
-        shown = ", ".join(bad_vars[:5]) + (" ..." if len(bad_vars) > 5 else "")
-        notes.append(
-            f"not re-run: the weights have become non-finite since that step ({shown}), so the "
-            "batch cannot be replayed as it ran; gate the update (monitor.gate or a 'skip' "
-            "action) or check_every=1 to keep them finite until the read"
-        )
-        return head + "\n  " + "\n  ".join(notes)
+    inputs, targets = _nonfinite(x), _nonfinite(y)
+    bad_weights = tuple(v.path for v in model.trainable_variables if _nonfinite(v))
+    if bad_weights:
+        return _monitor_ops.Replay("layer", inputs, targets, bad_weights)
 
-    records: list[tuple[Any, bool, int, int]] = []
+    calls: list[_monitor_ops.LayerCall] = []
     layers = list(model._flatten_layers(include_self=False))
     patched: list[tuple[Any, Any]] = []
 
     def wrap(layer: Any, call: Callable[..., Any]) -> Callable[..., Any]:
         def checked(*args: Any, **kwargs: Any) -> Any:
             out = call(*args, **kwargs)
-            inputs_ok = _bad(list(args) + list(kwargs.values()))[0] == 0
-            n, total, _ = _bad(out)
-            records.append((layer, inputs_ok, n, total))
+            bad_out = _nonfinite(out)
+            own = tuple(v.path for v in layer.trainable_variables if _nonfinite(v))
+            calls.append(
+                _monitor_ops.LayerCall(
+                    layer.name,
+                    type(layer).__name__,
+                    _nonfinite(list(args) + list(kwargs.values())) is None,
+                    0 if bad_out is None else bad_out.count,
+                    sum(a.size for a in map(_host, _leaves(out)) if a is not None),
+                    own,
+                )
+            )
             return out
 
         return checked
@@ -481,53 +476,33 @@ def localize(model: Any, batch: Any, event: Any) -> str:
                 object.__setattr__(layer, "call", before)
         for var, value in saved:
             var.assign(value)
-
-    producer = next((r for r in records if r[2] and r[1]), None)
-    first_out = next((r for r in records if r[2]), None)
-    if producer is not None:
-        layer, _, n, total = producer
-        own = [v.path for v in layer.trainable_variables if _bad(v)[0]]
-        why = f"; its weights are non-finite: {', '.join(own)}" if own else ""
-        notes.insert(
-            0,
-            f"layer {layer.name!r} ({type(layer).__name__}) produced the first non-finite output "
-            f"from finite inputs: {n} of {total} output elements{why}",
-        )
-    elif first_out is not None:
-        layer, _, n, total = first_out
-        notes.append(
-            f"first layer with a non-finite output: {layer.name!r} ({type(layer).__name__}), "
-            "which propagated it from its inputs"
-        )
-    else:
-        loss_note = "every layer's output is finite on this batch"
-        if y is not None:
-            ny, ty, fy = _bad(y)
-            if ny:
-                notes.append(f"the targets hold non-finite values: {ny} of {ty} ({fy})")
-            try:
-                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
-                if _bad(loss)[0]:
-                    loss_note += ": the loss computation produced the non-finite value"
-                else:
-                    loss_note += " and so is the loss: it arises in the backward pass"
-            except Exception as exc:
-                loss_note += f" (the loss could not be recomputed: {type(exc).__name__})"
-        notes.insert(0, loss_note)
-    return head + "\n  " + "\n  ".join(notes)
+    loss = None
+    if y is not None and not any(c.bad_outputs for c in calls):
+        try:
+            value = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+            loss = "nonfinite" if _nonfinite(value) else "finite"
+        except Exception as exc:
+            loss = type(exc).__name__
+    return _monitor_ops.Replay("layer", inputs, targets, (), tuple(calls), loss=loss)
 
 
 class MonitorOps(_monitor_ops.MonitorOps):
     """TensorFlow, eager or inside ``tf.function`` (the same ops become graph ops)."""
 
     name = "tensorflow"
-    localize = staticmethod(localize)
+    replay = staticmethod(replay)
     halves = True
 
     def __init__(self) -> None:
         import tensorflow as tf
 
         self.tf = tf
+
+    def in_graph(self, value: Any) -> bool:
+        return not self.tf.executing_eagerly()
+
+    def ring(self, width: int, series: int, capacity: int) -> GraphRing:
+        return GraphRing(self, width, series, capacity)
 
     def _f32(self, value: Any) -> Any:
         tf = self.tf
@@ -583,10 +558,10 @@ class GraphRing:
     buffer only when it checks. The skip bounds live in variables too, so a new read changes
     them without re-tracing."""
 
-    def __init__(self, width: int, series: int, capacity: int) -> None:
+    def __init__(self, ops: MonitorOps, width: int, series: int, capacity: int) -> None:
         import tensorflow as tf
 
-        self.tf = tf
+        self.tf, self.ops = tf, ops
         self.width, self.series, self.capacity = width, series, capacity
         with tf.init_scope():
             self.buffer = tf.Variable(
@@ -612,13 +587,11 @@ class GraphRing:
         self.count.assign_add(1)
         return step
 
-    def factor(
-        self, ops: MonitorOps, vector: Any, skipped: Sequence[tuple[int, bool, int, int]]
-    ) -> Any:
+    def factor(self, vector: Any, skipped: Sequence[tuple[int, bool, int, int]]) -> Any:
         tf = self.tf
         ok = tf.reduce_all(tf.math.is_finite(vector))
         for i, is_norm, a, b in skipped:
-            x = ops.value(vector, is_norm, a, b)
+            x = self.ops.value(vector, is_norm, a, b)
             ok = tf.logical_and(ok, tf.logical_and(x >= self.lo[i], x <= self.hi[i]))
         return tf.cast(ok, tf.float32)
 

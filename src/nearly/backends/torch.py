@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,16 @@ from nearly.backends import _monitor_ops
 from nearly.backends._base import Leaf, type_name
 from nearly.backends._host import ml_dtype
 
-__all__ = ["MonitorOps", "device_verdict", "host_array", "localize", "to_leaf"]
+__all__ = [
+    "MonitorOps",
+    "compiling",
+    "device_verdict",
+    "host_array",
+    "replay",
+    "run_eagerly",
+    "to_leaf",
+    "upcast",
+]
 
 # torch dtypes NumPy has no dtype for, read bit for bit as ml_dtypes formats
 _VIEWS: dict[torch.dtype, tuple[torch.dtype, str]] = {
@@ -148,6 +157,27 @@ class _TorchOps:
         return host_array(x)
 
 
+def upcast(x: Any) -> Any:
+    """A float or complex tensor cast up to float64/complex128 where it lives (exact)."""
+    if isinstance(x, torch.Tensor) and x.is_floating_point():
+        return x.detach().to(torch.float64)
+    if isinstance(x, torch.Tensor) and x.is_complex():
+        return x.detach().to(torch.complex128)
+    return x
+
+
+def compiling() -> bool:
+    """Whether ``torch.compile`` (Dynamo) is tracing now."""
+    return bool(torch.compiler.is_compiling())
+
+
+def run_eagerly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` as Dynamo runs it: a graph break, eagerly, with real tensors (under
+    ``fullgraph=True`` Dynamo refuses at compile time, loudly, rather than skip the check)."""
+    disabled: Callable[..., Any] = torch.compiler.disable(fn)  # type: ignore[no-untyped-call]
+    return disabled
+
+
 def device_verdict(actual: Any, expected: Any, rule: Any) -> Any:
     """The tolerance rule run on the tensors' device (see :mod:`nearly.backends._device`)."""
     from nearly.backends._device import device_verdict as kernel
@@ -187,28 +217,26 @@ def _bad(t: torch.Tensor) -> int:
     return int((~torch.isfinite(t.detach())).sum())
 
 
-def _first_bad(t: torch.Tensor) -> str:
-    mask = ~torch.isfinite(t.detach())
-    idx = tuple(int(i) for i in mask.nonzero()[0])
-    value = float(t.detach()[idx].real) if t.is_complex() else float(t.detach()[idx])
-    where = ", ".join(map(str, idx))
-    return f"{'nan' if math.isnan(value) else ('inf' if value > 0 else '-inf')} at [{where}]"
-
-
-def _describe_bad(label: str, tensors: list[torch.Tensor]) -> str | None:
-    for i, t in enumerate(tensors):
+def _nonfinite(tensors: list[torch.Tensor]) -> _monitor_ops.NonFinite | None:
+    """The non-finite elements of ``tensors``, counted where they live (None: all finite)."""
+    count = total = 0
+    first: tuple[tuple[int, ...], Any] | None = None
+    for t in tensors:
+        total += t.numel()
         n = _bad(t)
-        if n:
-            name = label if len(tensors) == 1 else f"{label}[{i}]"
-            return f"{name}: {n} of {t.numel()} elements non-finite ({_first_bad(t)})"
-    return None
+        if n and first is None:
+            x = t.detach()
+            index = tuple(int(i) for i in (~torch.isfinite(x)).nonzero()[0])
+            value = float(x[index].real) if x.is_complex() else float(x[index])
+            first = index, _monitor_ops.word_of(value)
+        count += n
+    return None if first is None else _monitor_ops.NonFinite(count, total, *first)
 
 
-def localize(model: Any, batch: Any, event: Any) -> str:
-    """Re-run ``batch`` through ``model`` with a forward hook on every submodule and name the
-    first one whose output is non-finite while its inputs are finite (the producer), as
-    opposed to those that only propagated it. Buffers (e.g. BatchNorm statistics) are restored
-    afterwards; gradients are not computed."""
+def replay(model: Any, batch: Any) -> _monitor_ops.Replay:
+    """Re-run ``batch`` through ``model`` with a forward hook on every submodule, recording
+    each module's call (see :class:`~nearly.backends._monitor_ops.Replay`). Buffers (e.g.
+    BatchNorm statistics) are restored afterwards; gradients are not computed."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"localize: model must be a torch.nn.Module, got {type(model).__name__}")
     if isinstance(batch, ForwardInputs):
@@ -217,32 +245,28 @@ def localize(model: Any, batch: Any, event: Any) -> str:
         args, kwargs, targets = (batch[0],), {}, batch[1]
     else:
         args, kwargs, targets = (batch,), {}, None
-    head = f"where it started (re-ran the batch of step {event.step} module by module):"
-    notes: list[str] = []
-    bad_input = _describe_bad("input", _tensors(args) + _tensors(kwargs))
-    if bad_input:
-        notes.append(f"the input batch already holds non-finite values: {bad_input}")
-    bad_params = [n for n, p in model.named_parameters() if _bad(p)]
-    if bad_params:
-        shown = ", ".join(bad_params[:5]) + (" ..." if len(bad_params) > 5 else "")
-        notes.append(
-            f"not re-run: the weights have become non-finite since that step ({shown}), so "
-            "the batch cannot be replayed as it ran; zero the gradients of a bad step "
-            "(monitor.gate, or a 'skip' action with watch(model, optimizer)) or use "
-            "check_every=1 to keep the weights finite until the read"
-        )
-        return head + "\n  " + "\n  ".join(notes)
+    inputs = _nonfinite(_tensors(args) + _tensors(kwargs))
+    bad_targets = _nonfinite(_tensors(targets))
+    bad_weights = tuple(n for n, p in model.named_parameters() if _bad(p))
+    if bad_weights:
+        return _monitor_ops.Replay("module", inputs, bad_targets, bad_weights)
 
-    records: list[tuple[str, torch.nn.Module, bool, int, int]] = []
+    calls: list[_monitor_ops.LayerCall] = []
     names = {m: n for n, m in model.named_modules()}
 
     def hook(module: torch.nn.Module, a: Any, kw: Any, out: Any) -> None:
-        ins = _tensors(a) + _tensors(kw)
         outs = _tensors(out)
-        inputs_ok = all(_bad(t) == 0 for t in ins)
-        nbad = sum(_bad(t) for t in outs)
-        total = sum(t.numel() for t in outs)
-        records.append((names.get(module, "?"), module, inputs_ok, nbad, total))
+        own = tuple(n for n, p in module.named_parameters(recurse=False) if _bad(p))
+        calls.append(
+            _monitor_ops.LayerCall(
+                names.get(module, "?"),
+                type(module).__name__,
+                all(_bad(t) == 0 for t in _tensors(a) + _tensors(kw)),
+                sum(_bad(t) for t in outs),
+                sum(t.numel() for t in outs),
+                own,
+            )
+        )
 
     handles = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules()]
     saved = {n: b.detach().clone() for n, b in model.named_buffers()}
@@ -256,42 +280,23 @@ def localize(model: Any, batch: Any, event: Any) -> str:
             for n, b in model.named_buffers():
                 if n in saved:
                     b.copy_(saved[n])
-
-    first_out = next((r for r in records if r[3]), None)
-    producer = next((r for r in records if r[3] and r[2]), None)
-    if producer is not None:
-        name, module, _, nbad, total = producer
-        own_bad = [n for n, p in module.named_parameters(recurse=False) if _bad(p)]
-        why = f"; its own parameters are non-finite: {', '.join(own_bad)}" if own_bad else ""
-        label = name or "(the model itself)"
-        notes.insert(
-            0,
-            f"module {label!r} ({type(module).__name__}) produced the first non-finite output "
-            f"from finite inputs: {nbad} of {total} output elements{why}",
-        )
-    elif first_out is not None:
-        name, module, _, nbad, total = first_out
-        notes.append(
-            f"first module with a non-finite output: {name or '(the model itself)'!r} "
-            f"({type(module).__name__}), which propagated it from its inputs"
-        )
-    else:
-        notes.append(
-            "every module's output is finite on this batch: the non-finite value arises after "
-            "the forward pass (the loss or the backward pass)"
-        )
-        bad_target = _describe_bad("targets", _tensors(targets))
-        if bad_target:
-            notes.append(f"the targets hold non-finite values: {bad_target}")
-        bad_grads = [n for n, p in model.named_parameters() if p.grad is not None and _bad(p.grad)]
-        if bad_grads:
-            notes.append(f"parameters with non-finite gradients: {', '.join(bad_grads[:5])}")
-    return head + "\n  " + "\n  ".join(notes)
+    bad_grads = tuple(n for n, p in model.named_parameters() if p.grad is not None and _bad(p.grad))
+    return _monitor_ops.Replay(
+        "module", inputs, bad_targets, (), tuple(calls), bad_gradients=bad_grads
+    )
 
 
 class MonitorOps(_monitor_ops.MonitorOps):
     name = "torch"
-    localize = staticmethod(localize)
+    replay = staticmethod(replay)
+
+    def tensor_name(self, tensor: Any) -> str | None:
+        return None  # a tensor's name is the name of the parameter it is (parameter_names)
+
+    def parameter_names(self, model: Any) -> dict[int, str]:
+        if not isinstance(model, torch.nn.Module):
+            return {}
+        return {id(p): n for n, p in model.named_parameters()}
 
     def __init__(self) -> None:
         import torch
