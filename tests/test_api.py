@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -423,3 +424,34 @@ def test_seed_case_assert_close_passes() -> None:
     nearly.assert_close((predictions,), (labels,))
     nearly.assert_close([predictions], (labels,))
     assert nearly.compare(predictions, labels).ok
+
+
+@pytest.mark.parametrize(
+    ("adapter", "framework", "name"),
+    [("torch", "torch", "watch"), ("keras", "tensorflow", "NumericsMonitor")],
+)
+def test_adapters_are_attributes_of_nearly_loaded_on_first_access(
+    adapter: str, framework: str, name: str
+) -> None:
+    """`nearly.torch.watch(...)` and `nearly.keras.NumericsMonitor(...)` work after a plain
+    `import nearly` (as the README writes them); the framework is imported only then, and
+    without it the attribute is an AttributeError saying what to install."""
+    code = (
+        "import sys, nearly\n"
+        f"assert 'nearly.{adapter}' not in sys.modules\n"
+        "try:\n"
+        f"    print(callable(nearly.{adapter}.{name}))\n"
+        "except AttributeError as exc:\n"
+        "    print('missing:', exc)\n"
+        f"print(hasattr(nearly, {adapter!r}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    ).stdout.splitlines()
+    if importlib.util.find_spec(framework) is None:
+        assert out[0].startswith(f"missing: nearly.{adapter} is not available: ")
+        assert "pip install" in out[0]
+        assert out[-1] == "False"
+    else:
+        assert out[0] == "True"
+        assert out[-1] == "True"

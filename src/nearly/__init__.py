@@ -99,15 +99,26 @@ _LAZY.update(
 )
 
 
+# The framework adapters, reachable as `nearly.keras` / `nearly.torch` after `import nearly`:
+# imported on first access (with their framework), so `import nearly` stays NumPy-only.
+_ADAPTERS = ("keras", "torch")
+
+
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
+    if name in _LAZY or name in _ADAPTERS:
         import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        if name in _ADAPTERS:
+            try:
+                value: object = importlib.import_module(f"nearly.{name}")
+            except ImportError as exc:  # an AttributeError, so hasattr() and dir() tools work
+                raise AttributeError(f"nearly.{name} is not available: {exc}") from exc
+        else:
+            value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'nearly' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_ADAPTERS))

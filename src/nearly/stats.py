@@ -86,6 +86,10 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 
 from nearly._prim import dtypes as _dtypes
+from nearly._prim.compensated import add_pair as _add_pair
+from nearly._prim.compensated import sum2 as _sum2
+from nearly._prim.compensated import two_sum as _two_sum
+from nearly._prim.compensated import value as _value
 from nearly._prim.jsonable import jsonable as _jsonable
 from nearly.backends import backend_of, to_leaf
 
@@ -109,50 +113,6 @@ _SPLIT = float(2**32)
 # ----------------------------------------------------------------------------- the arithmetic
 
 
-def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
-    """``s = fl(a + b)`` and the exact rounding error ``a + b - s`` (Knuth's TwoSum)."""
-    s = a + b
-    bb = s - a
-    err = s - bb
-    np.subtract(a, err, out=err)
-    np.subtract(b, bb, out=bb)
-    err += bb
-    return s, err
-
-
-def _sum2(x: Array) -> tuple[Array, Array]:
-    """Column sums of ``x`` (m >= 1 rows) as unevaluated (hi, lo) pairs.
-
-    Rows are added pairwise (first half + second half, repeated), each addition's rounding error
-    recovered with TwoSum and carried along: the result is about as accurate as the exact sum
-    rounded once, plus O(log2(m) * u**2 * sum|x|).
-    """
-    e: Array | None = None
-    side_hi: Array | None = None
-    side_lo: Array | None = None
-    while x.shape[0] > 1:
-        m = x.shape[0]
-        h = m // 2
-        if m % 2:  # the odd row out joins a side accumulator
-            r_lo = np.zeros(x.shape[1]) if e is None else e[-1]
-            if side_hi is None or side_lo is None:
-                side_hi, side_lo = x[-1].copy(), np.array(r_lo, dtype=F64)
-            else:
-                side_hi, t = _two_sum(side_hi, x[-1])
-                side_lo = side_lo + t + r_lo
-        s, err = _two_sum(x[:h], x[h : 2 * h])
-        if e is not None:
-            err += e[:h]
-            err += e[h : 2 * h]
-        x, e = s, err
-    hi = x[0].copy()  # never a view of the input, which callers reuse
-    lo = np.zeros(x.shape[1]) if e is None else e[0]
-    if side_hi is not None and side_lo is not None:
-        hi, t = _two_sum(hi, side_hi)
-        lo = lo + side_lo + t
-    return hi, lo
-
-
 def _psum(x: Array) -> Array:
     """Column sums of ``x`` (m >= 1 rows) by plain pairwise summation: relative error about
     log2(m) roundings for terms of one sign (used for sums of squares)."""
@@ -165,17 +125,6 @@ def _psum(x: Array) -> Array:
         x = x[:h] + x[h : 2 * h]
     total: Array = x[0] if side is None else x[0] + side
     return total
-
-
-def _add_pair(hi: Array, lo: Array, hi2: Array, lo2: Array) -> tuple[Array, Array]:
-    """The (hi, lo) pair of the sum of two (hi, lo) pairs."""
-    s, t = _two_sum(hi, hi2)
-    return s, lo + lo2 + t
-
-
-def _value(hi: Array, lo: Array) -> Array:
-    """hi + lo, keeping hi where it is not finite (an overflowed sum stays ±inf)."""
-    return np.where(np.isfinite(hi), hi + lo, hi)
 
 
 def _normalize(hi: Array, lo: Array) -> tuple[Array, Array]:

@@ -25,7 +25,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import torch
+try:
+    import torch
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("nearly.torch needs PyTorch: pip install 'nearly[torch]'") from exc
 
 from nearly._monitor.localize import localize
 from nearly._monitor.monitor import DEFAULT_CHECK_EVERY, Action, Monitor, Policy

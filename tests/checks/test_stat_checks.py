@@ -203,3 +203,17 @@ def test_in_range_inside_tf_function_checks_when_the_graph_runs() -> None:
     squash(tf.constant([0.5, -0.5, 100.0 / 101.0]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="1 of 2 values outside"):
         squash(tf.constant([5.0, -0.5]))
+
+
+def test_sums_are_formed_accurately_whatever_the_cancellation() -> None:
+    # a plain float64 sum of this row is 0: 1e16 + 1 rounds back to 1e16
+    x = np.array([[1e16, 1.0, -1e16], [0.25, 0.5, 0.25]])
+    nearly.assert_sums_to(x, 1.0, tol=nearly.Tolerance(atol=1e-3))
+    with pytest.raises(nearly.BadSums) as info:
+        nearly.assert_sums_to(x, 2.0, tol=nearly.Tolerance(atol=1e-3))
+    (m,) = info.value.comparison.mismatches
+    assert m.count == 2
+    assert m.diagnoses[0].params["worst"] == 1.0
+    # along the outer axis, and over everything, too
+    nearly.assert_sums_to(np.ascontiguousarray(x.T), 1.0, axis=0, tol=nearly.Tolerance(atol=1e-3))
+    nearly.assert_sums_to(x[:1], 1.0, axis=None, tol=nearly.Tolerance(atol=1e-3))

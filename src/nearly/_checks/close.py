@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ from nearly._core.compare import run, run_finite
 from nearly._core.options import (
     CLOSE_OPTIONS,
     EQUAL_OPTIONS,
+    Options,
     check_msg,
     make_options,
     reject_unknown,
@@ -114,6 +116,19 @@ def _raise(
     raise error(text, comparison)
 
 
+def _check_tree(actual: Any, expected: Any, options: Options, msg: Any) -> None:
+    """Compare; on failure raise the report :func:`explain` prints. A passing check decides
+    without describing its passing leaves; a failing one is run again describing them, so
+    that the report's notes ("close but not identical", ...) are there too."""
+    __tracebackhide__ = True
+    comparison = run(actual, expected, options)
+    if comparison.ok:
+        return
+    if tracing_backend() is None:  # (inside a graph a second run would add its ops twice)
+        comparison = run(actual, expected, dataclasses.replace(options, describe_passing=True))
+    _raise(comparison, msg, NotClose)
+
+
 def assert_close(
     actual: Any,
     expected: Any,
@@ -155,9 +170,7 @@ def assert_close(
         strict_types=strict_types,
         in_graph=True,
     )
-    comparison = run(actual, expected, options)
-    if not comparison.ok:
-        _raise(comparison, msg, NotClose)
+    _check_tree(actual, expected, options, msg)
 
 
 def assert_equal(
@@ -187,9 +200,7 @@ def assert_equal(
         exact=True,
         in_graph=True,
     )
-    comparison = run(actual, expected, options)
-    if not comparison.ok:
-        _raise(comparison, msg, NotClose)
+    _check_tree(actual, expected, options, msg)
 
 
 def assert_finite(

@@ -188,7 +188,7 @@ def _whole_value_failure(
 def _moments_sum(arr: Array, axes: tuple[int, ...]) -> Array:
     from nearly._tolerance.bounds import _slab_sum
 
-    return _slab_sum(arr, axes, transform=lambda b: b)
+    return _slab_sum(arr, axes, transform=lambda b: b, compensated=True)
 
 
 def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: Any) -> Comparison:

@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from nearly._prim import compensated as _compensated
 from nearly._prim import dtypes as _dtypes
 from nearly._prim.dtypes import as_dtype as _as_dtype
 from nearly._tolerance.tolerance import Tolerance
@@ -156,10 +157,16 @@ def _axes(ndim: int, axis: int | Sequence[int] | None) -> tuple[int, ...]:
 
 
 def _slab_sum(
-    x: Array, axes: tuple[int, ...], transform: Any = np.abs, center: Array | None = None
+    x: Array,
+    axes: tuple[int, ...],
+    transform: Any = np.abs,
+    center: Array | None = None,
+    *,
+    compensated: bool = False,
 ) -> Array:
     """Σ transform(x − center) over ``axes`` in float64, a slab of rows at a time (never a
-    full-size float64 copy)."""
+    full-size float64 copy). ``compensated``: the sum is accurate to about one rounding
+    whatever the cancellation (TwoSum through a pairwise reduction), not just float64."""
     if x.ndim == 0:
         v = np.asarray(x, dtype=np.float64)
         return np.asarray(transform(v if center is None else v - center))
@@ -168,6 +175,8 @@ def _slab_sum(
     rest = moved.shape[len(axes) :]
     flat = moved.reshape((-1, *rest)) if moved.flags.c_contiguous else None
     total = np.zeros(rest, dtype=np.float64)
+    # the compensated total as flat (hi, lo) pairs: what the sum is, and what it lacks
+    hi_sum, lo_sum = np.zeros(math.prod(rest)), np.zeros(math.prod(rest))
     rows = math.prod(lead)
     step = max(1, (1 << 20) // max(1, math.prod(rest)))
     for start in range(0, rows, step):
@@ -178,7 +187,13 @@ def _slab_sum(
             block = moved[idx].astype(np.float64)
         if center is not None:
             block -= center
-        total += transform(block).sum(axis=0)
+        if compensated:
+            hi, lo = _compensated.sum2(transform(block).reshape(len(block), -1))
+            hi_sum, lo_sum = _compensated.add_pair(hi_sum, lo_sum, hi, lo)
+        else:
+            total += transform(block).sum(axis=0)
+    if compensated:
+        return _compensated.value(hi_sum, lo_sum).reshape(rest)
     return total
 
 
