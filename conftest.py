@@ -7,6 +7,7 @@ import importlib.util
 
 _NEEDS = {
     "src/nearly/backends/jax.py": "jax",
+    "src/nearly/backends/pandas.py": "pandas",
     "src/nearly/backends/tensorflow.py": "tensorflow",
     "src/nearly/backends/torch.py": "torch",
     "src/nearly/keras.py": "tensorflow",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "nearly"
-FRAMEWORKS = ("jax", "jaxlib", "keras", "matplotlib", "ml_dtypes", "tensorflow", "torch")
+FRAMEWORKS = ("jax", "jaxlib", "keras", "matplotlib", "ml_dtypes", "pandas", "tensorflow", "torch")
 
 # Each internal package and the packages it may import (besides itself). The facades
 # (nearly/*.py) sit on top and may import anything.

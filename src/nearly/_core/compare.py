@@ -7,6 +7,7 @@ records whose findings are codes and data; their wording lives in
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Callable
@@ -245,6 +246,8 @@ def _compare(
     options: Options,
     container_types: tuple[str, str] | None,
 ) -> tuple[list[Mismatch], list[Note]]:
+    if la.labels or le.labels:
+        return _compare_labels(path, la, le, options, container_types)
     t = options.tolerance
     per_element = t is not None and (t.rtol_exact is None or t.atol_exact is None)
     if container_types is None and not per_element and _identical_small(la, le):
@@ -274,6 +277,37 @@ def _compare(
             else:
                 found = _compare_exactly(p, a, e, fa, fe)
     return ([] if found is None else [found]), p.notes
+
+
+_EXACT = tol.Tolerance(0, 0, source="exact")
+
+
+def _compare_labels(
+    path: Path,
+    la: Leaf,
+    le: Leaf,
+    options: Options,
+    container_types: tuple[str, str] | None,
+) -> tuple[list[Mismatch], list[Note]]:
+    """Labels (an index) are structure: compared exactly, whatever the tolerance, and a
+    difference is a structure mismatch (its diagnoses still say how they differ: shifted,
+    reordered...)."""
+    exact = dataclasses.replace(options, tolerance=_EXACT, exact=True, check_dtype=False)
+    plain = dataclasses.replace(la, labels=False), dataclasses.replace(le, labels=False)
+    found, notes = _compare(path, *plain, exact, container_types)
+    labels = [
+        dataclasses.replace(
+            m,
+            kind="structure",
+            reason=Finding("structure.labels", {"count": m.count, "total": m.total}),
+            tolerance=None,
+        )
+        if m.kind in ("value", "dtype")
+        else m
+        for m in found
+    ]
+    # an index is its labels: RangeIndex vs Index is no difference worth a note
+    return labels, [n for n in notes if n.code != "note.types"]
 
 
 def _compare_symbolic(p: _Pair) -> Mismatch | None:
@@ -331,10 +365,11 @@ def _small(a: Array, e: Array) -> bool:
 
 
 def _plain(la: Leaf, le: Leaf) -> bool:
-    """Two leaves of one type whose values are plain host arrays (no device, mask or meta
-    tensor to account for)."""
+    """Two leaves of one type whose values are plain host arrays (no device, mask, meta
+    tensor or labels to account for)."""
     return (
         la.kind == le.kind == "array"
+        and not (la.labels or le.labels)
         and la.array is not None
         and le.array is not None
         and type(la.obj) is type(le.obj)

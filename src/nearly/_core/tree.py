@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from nearly._report.records import Finding
+from nearly.backends._base import Attr
 from nearly.backends._base import type_name as value_type_name
 
 __all__ = ["LeafPair", "StructureDiff", "TypeNote", "format_path", "walk"]
@@ -66,7 +67,7 @@ Event = LeafPair | StructureDiff | TypeNote
 def type_name(x: Any) -> str:
     """A short, recognisable name for a value's type (an expanded container is named by the
     value it came from)."""
-    if isinstance(x, _Expanded):
+    if isinstance(x, _Expanded | _ExpandedMap):
         return type_name(x.original)
     return value_type_name(x)
 
@@ -104,7 +105,7 @@ def walk(
     *,
     strict_types: bool,
     is_array_leaf: Callable[[Any], bool],
-    expand: Callable[[Any], list[Any] | None] = lambda _: None,
+    expand: Callable[[Any], list[Any] | dict[Any, Any] | None] = lambda _: None,
 ) -> Iterator[Event]:
     """Yield every leaf pair, structural difference and container type note, in order.
 
@@ -138,7 +139,7 @@ def walk(
 class _Ctx:
     strict: bool
     is_array_leaf: Callable[[Any], bool]
-    expand: Callable[[Any], list[Any] | None]
+    expand: Callable[[Any], list[Any] | dict[Any, Any] | None]
     on_path: set[tuple[str, int]]  # ("a" | "e", id) of the containers being walked into
 
 
@@ -175,15 +176,29 @@ class _Enter:
 _Step = Event | _Descend | _Enter
 
 
+def _original_type(x: Any) -> type:
+    return type(x.original) if isinstance(x, _Expanded | _ExpandedMap) else type(x)
+
+
 def _as_container(x: Any, ctx: _Ctx) -> Any:
     items = ctx.expand(x)
-    return x if items is None else _Expanded(x, items)
+    if items is None:
+        return x
+    return _ExpandedMap(x, items) if isinstance(items, dict) else _Expanded(x, items)
 
 
 class _Expanded(list):  # type: ignore[type-arg]
     """A framework value walked as a list of its items (a ragged tensor's rows)."""
 
     def __init__(self, original: Any, items: list[Any]) -> None:
+        super().__init__(items)
+        self.original = original
+
+
+class _ExpandedMap(dict):  # type: ignore[type-arg]
+    """A framework value walked as a mapping (a DataFrame: its index and its columns)."""
+
+    def __init__(self, original: Any, items: dict[Any, Any]) -> None:
         super().__init__(items)
         self.original = original
 
@@ -241,7 +256,7 @@ def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
     if ka != ke:
         yield _type_diff(link, a, e)
         return
-    if type(a) is not type(e):
+    if _original_type(a) is not _original_type(e):
         if ctx.strict:
             yield _type_diff(link, a, e)
         else:
@@ -316,9 +331,17 @@ def _walk_keyed(
     diff = key_difference(what, a.keys(), e.keys(), show)
     if diff is not None:
         yield StructureDiff(_path(link), "structure", diff, type_name(a_obj), type_name(e_obj))
+    if isinstance(a_obj, _ExpandedMap) and isinstance(e_obj, _ExpandedMap):
+        # labelled columns match by label; their order is worth a note (plain dicts: not)
+        common = [k for k in e if k in a and not isinstance(k, Attr)]
+        if [k for k in a if k in e and not isinstance(k, Attr)] != common:
+            in_actual = [show(k) for k in a if k in e and not isinstance(k, Attr)]
+            order = {"actual": in_actual, "expected": list(map(show, common))}
+            yield TypeNote(_path(link), Finding("note.key_order", order))
     for k in e:
         if k in a:
-            yield _child(a[k], e[k], (link, (part, k)))
+            key: PathPart = ("attr", k.name) if isinstance(k, Attr) else (part, k)
+            yield _child(a[k], e[k], (link, key))
 
 
 def _child(a: Any, e: Any, link: _Link) -> _Step:

@@ -112,6 +112,11 @@ def _structure_keys(what: str, missing: Sequence[str], extra: Sequence[str]) -> 
     return f"{what} differ: " + "; ".join(parts)
 
 
+@_says("structure.labels")
+def _structure_labels(count: int, total: int) -> str:
+    return f"labels differ at {count} of {total} positions"
+
+
 @_says("shape.differ")
 def _shape_differ(actual: Sequence[int], expected: Sequence[int]) -> str:
     return f"shapes differ: {_shape(actual)} vs {_shape(expected)}"
@@ -505,6 +510,14 @@ def _note_types(actual: str, expected: str) -> str:
 def _note_devices(actual: str, expected: str) -> str:
     return (
         f"devices differ ({actual} vs {expected}); compared anyway (check_device=True requires one)"
+    )
+
+
+@_says("note.key_order")
+def _note_key_order(actual: Sequence[str], expected: Sequence[str]) -> str:
+    return (
+        f"the same columns in another order (actual {', '.join(actual)}; expected "
+        f"{', '.join(expected)}); compared by label"
     )
 
 

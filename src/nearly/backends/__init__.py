@@ -64,6 +64,7 @@ _BACKENDS: dict[str, str] = {
     "jaxlib": "nearly.backends.jax",
     "tensorflow": "nearly.backends.tensorflow",
     "keras": "nearly.backends.tensorflow",
+    "pandas": "nearly.backends.pandas",
 }
 # dtype libraries whose values the NumPy backend reads
 _HOST_LIBRARIES = ("ml_dtypes",)
@@ -136,14 +137,15 @@ def backend_of(obj: Any) -> Any:
     return _backend_for(type(obj))  # type: ignore[arg-type]
 
 
-def expand(obj: Any) -> list[Any] | None:
+def expand(obj: Any) -> list[Any] | dict[Any, Any] | None:
     """The items of a framework value that is really a container (a TensorFlow
-    RaggedTensor: its rows), or None. Only libraries already imported are asked."""
+    RaggedTensor: its rows; a pandas DataFrame: its index and columns), or None. Only
+    libraries already imported are asked."""
     root = type(obj).__module__.partition(".")[0]
     if root not in _BACKENDS:
         return None
     backend = _backend_for(type(obj))  # type: ignore[arg-type]
-    items: list[Any] | None = getattr(backend, "expand", lambda _: None)(obj)
+    items: list[Any] | dict[Any, Any] | None = getattr(backend, "expand", lambda _: None)(obj)
     return items
 
 

@@ -13,7 +13,15 @@ if TYPE_CHECKING:
 
     from nearly._prim.rule import DeviceVerdict, Rule
 
-__all__ = ["Backend", "DeviceBackend", "GraphBackend", "Leaf", "type_name"]
+__all__ = [
+    "Attr",
+    "Backend",
+    "CompilerBackend",
+    "DeviceBackend",
+    "GraphBackend",
+    "Leaf",
+    "type_name",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Leaf:
     device: str | None = None
     meta: bool = False
     native: bool = False  # values stay on their device; ``array`` is a shape/dtype stand-in
+    labels: bool = False  # labels (a pandas Index): compared exactly, differences are structure
 
     @property
     def dtype(self) -> np.dtype[Any] | None:
@@ -47,7 +56,25 @@ class Leaf:
         return None if self.array is None else tuple(self.array.shape)
 
 
-_SHORT_ROOTS = {"tensorflow": "tf", "torch": "torch", "jax": "jax", "jaxlib": "jax"}
+@dataclass(frozen=True)
+class Attr:
+    """A key of a container a backend expands into a dict (see ``Backend``'s ``expand``) that
+    paths spell as an attribute: ``Attr("index")`` is ``.index``, where a plain key ``"a"`` is
+    ``['a']``."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f".{self.name}"
+
+
+_SHORT_ROOTS = {
+    "tensorflow": "tf",
+    "torch": "torch",
+    "jax": "jax",
+    "jaxlib": "jax",
+    "pandas": "pandas",
+}
 
 
 def type_name(x: Any) -> str:
@@ -75,8 +102,10 @@ class Backend(Protocol):
     """What a backend module provides. The registry (:func:`nearly.backends.register`) maps the
     top-level package of a value's type to one such module, imported on first sight of a value.
 
-    Optional module attributes, looked up where used: ``expand(obj) -> list | None`` (a value
-    that is really a container, e.g. a RaggedTensor), ``MonitorOps`` (a subclass of
+    Optional module attributes, looked up where used: ``expand(obj) -> list | dict | None`` (a
+    value that is really a container: a RaggedTensor's rows as a list, a DataFrame's index and
+    columns as a dict whose :class:`Attr` keys are spelled as attributes), ``MonitorOps`` (a
+    subclass of
     :class:`nearly.backends._monitor_ops.MonitorOps`: what :class:`nearly.Monitor` runs on the
     framework's tensors, including the layer-by-layer ``replay``), and the functions of
     :class:`DeviceBackend` (values that stay on their device), :class:`GraphBackend` (symbolic
