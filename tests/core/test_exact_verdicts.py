@@ -521,3 +521,26 @@ def test_differences_of_big_ints_against_complex_are_measured_exactly() -> None:
     assert m.max_abs == 256.0
     (m,) = nearly.compare(np.array([2.0**61 + 1j]), np.array([2**61 + 256]), rtol=0).mismatches
     assert m.max_abs == pytest.approx(math.hypot(256, 1), rel=1e-15)
+
+
+def test_numbers_held_as_python_objects_get_the_default_tolerance() -> None:
+    # as for arrays: a float involved gives its format's default row, integers stay exact
+    assert nearly.compare(10**100, 1e100).ok
+    assert nearly.compare(Fraction(1, 3), 1 / 3).ok
+    assert nearly.compare(np.array([Fraction(1, 3), 2.0], dtype=object), [1 / 3, 2.0]).ok
+    assert not nearly.compare(2**70, 2**70 + 1).ok
+    assert not nearly.compare(Fraction(1, 3), Fraction(1, 3) + Fraction(1, 10**12)).ok
+    assert not nearly.compare(10**100, 1.0001e100).ok
+    with pytest.raises(nearly.NotClose):
+        nearly.assert_close(10**100, 1.0001e100)
+
+
+def test_a_huge_int_against_an_infinity_is_a_verdict() -> None:
+    assert not nearly.compare(10**400, math.inf).ok
+    assert not nearly.compare([10**400], [math.inf]).ok
+    assert nearly.compare(math.inf, math.inf).ok
+
+
+def test_a_tolerance_beyond_float64_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match=r"rtol=100000000000\.\.\. is beyond float64's range"):
+        nearly.compare(1.0, 1.0, rtol=10**400)

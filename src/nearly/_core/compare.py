@@ -714,6 +714,12 @@ def _py_close(x: Any, y: Any, options: Options, where: str) -> bool:
     """Two Python objects: real numbers (big ints, Fraction, Decimal) by the tolerance rule
     in exact arithmetic, anything else with ``==``."""
     t = options.tolerance
+    if t is None and _is_real(x) and _is_real(y):
+        # no tolerance given: the default of the lower-precision side, as for arrays (a float
+        # involved: its format's row; integers, Fractions and Decimals only: exact)
+        floats = [np.asarray(v).dtype for v in (x, y) if isinstance(v, float | np.floating)]
+        t = tol.default(_dtypes.lower_precision(*floats)) if len(floats) == 2 else None
+        t = tol.default(floats[0]) if len(floats) == 1 else t
     if (
         t is not None
         and t.rtol_exact is not None
@@ -739,10 +745,13 @@ def _is_real(x: Any) -> bool:
 def _py_equal(x: Any, y: Any, equal_nan: bool, where: str) -> bool:
     if equal_nan and _is_nan(x) and _is_nan(y):
         return True
-    if _is_real(x) and _is_real(y) and _finite(x) and _finite(y):
-        # exactly, on the stored values: `==` between a huge int and a NumPy float
-        # converts the int to float and overflows
-        return as_fraction(x) == as_fraction(y)
+    if _is_real(x) and _is_real(y):
+        if _finite(x) and _finite(y):
+            # exactly, on the stored values: `==` between a huge int and a NumPy float
+            # converts the int to float and overflows
+            return as_fraction(x) == as_fraction(y)
+        # an infinity (or NaN) against anything: equal only to the same infinity
+        return not _finite(x) and not _finite(y) and float(x) == float(y)
     try:
         r = x == y
     except Exception as err:

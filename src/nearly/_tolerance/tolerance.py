@@ -27,7 +27,15 @@ def _check_scalar(name: str, value: Any) -> Fraction:
             f"{name} must be a non-negative real number or an array of them, "
             f"got {type(value).__name__} {value!r}"
         )
-    if not math.isfinite(float(value)):
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:  # an int or Fraction beyond float64
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:12]}..."
+        raise ValueError(
+            f"{name}={shown} is beyond float64's range (about 1.8e308), which the fast path "
+            "computes in; state a smaller tolerance"
+        ) from None
+    if not finite:
         raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
     exact = decimal_fraction(value)
     if exact < 0:
