@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["comparison_to_dict", "finding_to_dict", "format_index", "mismatch_to_dict", "render"]
 
 _INDENT = "  "
+#: failing leaves shown in full; the rest get one line each
+DETAILED = 20
 
 
 def format_index(index: tuple[int, ...] | None) -> str:
@@ -75,7 +77,17 @@ def _mismatch_lines(m: Mismatch) -> list[str]:
         body.append(f"tolerance: {m.tolerance.describe()}{src}")
     if m.worst_abs is not None:
         body.append(_extreme("greatest absolute difference: ", m.worst_abs))
-        body.append(_extreme("greatest relative difference: ", m.worst_rel))
+        rel = m.worst_rel
+        if (
+            rel is not None
+            and math.isinf(rel.value)
+            and rel.allowed is not None
+            and math.isinf(rel.allowed)
+        ):  # |expected| is 0 where it is greatest: there is no relative difference to give
+            at = f" at {format_index(rel.index)}" if rel.index else ""
+            body.append(f"greatest relative difference: inf{at} (expected is 0 there)")
+        else:
+            body.append(_extreme("greatest relative difference: ", rel))
     if m.worst_ulps is not None:
         allowed = "" if m.worst_ulps.allowed is None else f", {_num(m.worst_ulps.allowed)} allowed"
         at = f" at {format_index(m.worst_ulps.index)}" if m.worst_ulps.index else ""
@@ -136,14 +148,28 @@ def render(c: Comparison) -> str:
     else:
         n = len(c.mismatches)
         lines = [f"{bad}: {n} mismatch{'es' if n != 1 else ''} ({leaves} {verb})."]
-        for m in c.mismatches:
+        for m in c.mismatches[:DETAILED]:
             lines.append("")
             lines += _mismatch_lines(m)
+        rest = c.mismatches[DETAILED:]
+        if rest:
+            lines.append("")
+            lines.append(
+                f"{len(rest)} more mismatch{'es' if len(rest) != 1 else ''}, one line each:"
+            )
+            lines += [f"{_INDENT}{_summary_line(m)}" for m in rest]
     if c.notes:
         lines.append("")
         lines.append("Notes (differences that do not fail):")
         lines += [f"{_INDENT}{_where(n.path)}: {n.text}" for n in c.notes]
     return "\n".join(lines)
+
+
+def _summary_line(m: Mismatch) -> str:
+    line = f"{_where(m.path)}: {m.detail}"
+    if m.kind in ("value", "dtype") and m.total > 1 and m.count:
+        line += f" at {m.count} of {m.total} elements"
+    return line
 
 
 def _jside(s: Side | None) -> Any:
