@@ -544,3 +544,28 @@ def test_a_huge_int_against_an_infinity_is_a_verdict() -> None:
 def test_a_tolerance_beyond_float64_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match=r"rtol=100000000000\.\.\. is beyond float64's range"):
         nearly.compare(1.0, 1.0, rtol=10**400)
+
+
+def test_dates_and_durations_compare_exactly_across_every_unit_pair() -> None:
+    # the cast to nanoseconds wraps 2**55 s around to a value equal to 0 ns
+    assert not nearly.compare(np.array([2**55], "M8[s]"), np.array([0], "M8[ns]")).ok
+    # units NumPy cannot bring together ([D] and [as]: its common divisor overflows)
+    assert nearly.compare(np.array([0], "M8[D]"), np.array([0], "M8[as]")).ok
+    assert not nearly.compare(np.array([1], "M8[D]"), np.array([0], "M8[as]")).ok
+    assert nearly.compare(np.array([0], "M8[Y]"), np.array([0], "M8[fs]")).ok
+    assert not nearly.compare(np.array([1], "M8[Y]"), np.array([0], "M8[fs]")).ok
+    assert nearly.compare(np.array(["2021-03"], "M8[M]"), np.array(["2021-03-01"], "M8[s]")).ok
+    # NaT equals NaT across units under equal_nan, never otherwise
+    nat_d, nat_ns = (
+        np.array(["NaT", "2020-01-01"], "M8[D]"),
+        np.array(["NaT", "2020-01-01"], "M8[ns]"),
+    )
+    assert nearly.compare(nat_d, nat_ns).ok
+    assert not nearly.compare(nat_d, nat_ns, equal_nan=False).ok
+    with pytest.raises(nearly.NotClose):
+        nearly.assert_close(np.array([2**55], "M8[s]"), np.array([0], "M8[ns]"))
+
+
+def test_months_against_days_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match=r"timedelta64\[M\] with timedelta64\[D\] at \['t'\]"):
+        nearly.compare({"t": np.array([1], "m8[M]")}, {"t": np.array([30], "m8[D]")})

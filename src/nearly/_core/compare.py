@@ -688,14 +688,15 @@ def _exact_equality(
     if fa != fe and "object" not in (fa, fe):
         return None
     if fa in ("datetime", "timedelta"):
-        common = np.promote_types(da, de)
+        if fa == "timedelta" and (_nonlinear(da) != _nonlinear(de)):
+            raise TypeError(
+                f"cannot compare {_dtypes.dtype_label(da)} with {_dtypes.dtype_label(de)} at "
+                f"{where or 'the top level'}: months and years have no fixed length in other "
+                "units"
+            )
 
         def eq_time(x: Array, y: Array) -> Array:
-            xc, yc = x.astype(common), y.astype(common)
-            res = xc == yc
-            if equal_nan:
-                res |= np.isnat(xc) & np.isnat(yc)
-            return np.asarray(res)
+            return _times_equal(x, y, equal_nan)
 
         return eq_time
     if fa in ("str", "bytes", "void"):
@@ -708,6 +709,60 @@ def _exact_equality(
         return out
 
     return eq_obj
+
+
+# the length of each linear time unit in attoseconds (months and years are not linear)
+_ATTOSECONDS = {
+    "W": 7 * 86_400 * 10**18,
+    "D": 86_400 * 10**18,
+    "h": 3_600 * 10**18,
+    "m": 60 * 10**18,
+    "s": 10**18,
+    "ms": 10**15,
+    "us": 10**12,
+    "ns": 10**9,
+    "ps": 10**6,
+    "fs": 10**3,
+    "as": 1,
+}
+
+
+def _nonlinear(dt: np.dtype[Any]) -> bool:
+    return np.datetime_data(dt)[0] in ("Y", "M")
+
+
+def _times_equal(x: Array, y: Array, equal_nan: bool) -> Array:
+    """Dates or durations equal as instants, exactly, whatever their units: NumPy's cast to
+    a common unit is used where it is exact and checked (it can wrap around, or refuse a unit
+    pair it cannot represent); elsewhere the counts are compared as Python integers of
+    attoseconds (dates in months or years are first read as days, exactly)."""
+    x, y = np.broadcast_arrays(x, y)
+    shape = x.shape
+    x, y = x.reshape(-1), y.reshape(-1)
+    nat_x, nat_y = np.isnat(x), np.isnat(y)
+    try:
+        common = np.promote_types(x.dtype, y.dtype)
+        xc, yc = x.astype(common), y.astype(common)
+        res = np.asarray(xc == yc)
+        exact = ((xc.astype(x.dtype) == x) | nat_x) & ((yc.astype(y.dtype) == y) | nat_y)
+    except (OverflowError, TypeError):
+        res, exact = np.zeros(x.shape, bool), np.zeros(x.shape, bool)
+    redo = ~exact & ~nat_x & ~nat_y
+    if redo.any():
+        (cx, fx), (cy, fy) = _attoseconds(x[redo]), _attoseconds(y[redo])
+        res[redo] = [int(a) * fx == int(b) * fy for a, b in zip(cx, cy, strict=True)]
+    res &= ~(nat_x | nat_y)
+    if equal_nan:
+        res |= nat_x & nat_y
+    return res.reshape(shape)
+
+
+def _attoseconds(t: Array) -> tuple[Array, int]:
+    """The int64 counts of ``t`` and the length of one count in attoseconds."""
+    if _nonlinear(t.dtype):  # dates only (durations in months/years are refused earlier)
+        t = t.astype("M8[D]")
+    unit, count = np.datetime_data(t.dtype)
+    return t.view(np.int64), _ATTOSECONDS[unit] * count
 
 
 def _py_close(x: Any, y: Any, options: Options, where: str) -> bool:
