@@ -84,10 +84,25 @@ CASES = {
 }
 
 
+class Refuses(np.ndarray):  # type: ignore[type-arg]
+    """An array subclass that refuses arithmetic (as units arrays do across units)."""
+
+    def __array_ufunc__(self, *args: object, **kwargs: object) -> None:
+        raise ValueError("no arithmetic here")
+
+
+CASES["refused"] = (np.ones(2).view(Refuses), np.ones(2).view(Refuses), {})
+
 try:
     import pandas as pd
 except ImportError:
     pd = None
+try:
+    import torch
+except ImportError:
+    torch = None
+if torch is not None:
+    CASES["meta"] = (torch.ones(2, device="meta"), torch.ones(2), {})
 if pd is not None:
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [1, 2]})
     CASES["labels"] = (frame, frame.set_axis([5, 6]), {})
@@ -163,6 +178,8 @@ def test_the_cases_reach_most_codes() -> None:
     allowed = {"type.device", "note.devices", "hint.option"}
     if pd is None:
         allowed |= {"structure.labels", "note.key_order"}
+    if torch is None:
+        allowed |= {"note.meta"}
     assert missing <= allowed, missing
 
 

@@ -270,7 +270,9 @@ def _compare(
         else:
             a, e = aligned
             fa, fe = _dtypes.family(a.dtype), _dtypes.family(e.dtype)
-            if fa in _NUMERIC and fe in _NUMERIC:
+            if p.la.meta or p.le.meta:
+                found = _compare_meta(p, a, e)
+            elif fa in _NUMERIC and fe in _NUMERIC:
                 found = _compare_numeric(p, a, e)
             elif fa == fe == "void" and a.dtype.names and e.dtype.names:
                 return _compare_fields(path, a, e, p)
@@ -370,6 +372,7 @@ def _plain(la: Leaf, le: Leaf) -> bool:
     return (
         la.kind == le.kind == "array"
         and not (la.labels or le.labels)
+        and not (_foreign_subclass(la.obj) or _foreign_subclass(le.obj))
         and la.array is not None
         and le.array is not None
         and type(la.obj) is type(le.obj)
@@ -428,12 +431,44 @@ def _option_hint(option: str) -> Finding:
     return Finding("hint.option", {"option": option})
 
 
+def _compare_meta(p: _Pair, a: Array, e: Array) -> Mismatch | None:
+    """A meta tensor has a shape and a dtype but no values: those are compared (the shape
+    already is), the values are not, and the report says so."""
+    side = "actual" if p.la.meta else "expected"
+    p.note("note.meta", side=side)
+    return _dtype_outcome(p, a, e, True)
+
+
+def _refused(p: _Pair) -> Mismatch | None:
+    """A foreign ndarray subclass (a units array, say) is compared as its base array only if
+    it accepts arithmetic between the two values: incompatible units are a type mismatch
+    carrying the subclass's own reason, never a silent comparison of bare numbers."""
+    x, y = p.la.obj, p.le.obj
+    if not (_foreign_subclass(x) or _foreign_subclass(y)):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            np.subtract(np.ravel(x)[:1], np.ravel(y)[:1])
+            np.equal(np.ravel(x)[:1], np.ravel(y)[:1])
+    except Exception as err:
+        reason = f"{type(err).__name__}: {err}"
+        return p.mismatch("type", Finding("type.refused", {**p.types, "reason": reason[:300]}))
+    return None
+
+
+def _foreign_subclass(x: Any) -> bool:
+    return isinstance(x, np.ndarray) and not type(x).__module__.startswith("numpy")
+
+
 def _check_types(p: _Pair, container_types: tuple[str, str] | None) -> Mismatch | None:
     """Leaf types may differ unless strict_types=True. Arrays and tensors of different
     libraries, and Python numbers, are all just arrays: only a list read as an array, or a
     subclass facing its base (a Parameter, a masked array), is worth a note. Devices differ as a
     note, or fail with check_device=True."""
     la, le = p.la, p.le
+    refused = _refused(p)
+    if refused is not None:
+        return refused
     types = p.types
     if container_types is not None:
         types = {"actual": container_types[0], "expected": container_types[1]}

@@ -91,6 +91,11 @@ def _type_device(actual: str, expected: str) -> str:
     return f"devices differ: {actual} vs {expected}"
 
 
+@_says("type.refused")
+def _type_refused(actual: str, expected: str, reason: str) -> str:
+    return f"{actual} vs {expected}: the values refuse to be compared ({reason})"
+
+
 @_says("structure.length")
 def _structure_length(actual: int, expected: int) -> str:
     if actual > expected:
@@ -519,6 +524,11 @@ def _note_key_order(actual: Sequence[str], expected: Sequence[str]) -> str:
         f"the same columns in another order (actual {', '.join(actual)}; expected "
         f"{', '.join(expected)}); compared by label"
     )
+
+
+@_says("note.meta")
+def _note_meta(side: str) -> str:
+    return f"{side} is a meta tensor (a shape and a dtype, no values): its values are not compared"
 
 
 @_says("note.broadcast")

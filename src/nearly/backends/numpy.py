@@ -38,7 +38,10 @@ def to_leaf(obj: Any) -> Leaf:
         data = np.ma.getdata(obj)
         return Leaf(obj, "array", name, data, mask=np.ma.getmaskarray(obj))
     if isinstance(obj, np.ndarray):
-        return Leaf(obj, "array", name, obj)
+        # a subclass (np.matrix, a units array) is compared as its base array; the core asks
+        # a foreign subclass first whether it accepts the comparison at all
+        values = obj if type(obj) is np.ndarray else obj.view(np.ndarray)
+        return Leaf(obj, "array", name, values)
     if isinstance(obj, np.generic):
         return Leaf(obj, "array", name, np.asarray(obj))
     t = type(obj)
