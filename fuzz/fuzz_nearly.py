@@ -61,6 +61,10 @@ try:
     import ml_dtypes
 except ImportError:  # pragma: no cover - the test extra installs it
     ml_dtypes = None
+try:
+    import pandas as pd
+except ImportError:  # pragma: no cover - the test extra installs it
+    pd = None
 
 # ------------------------------------------------------------------------------- dtypes
 
@@ -82,7 +86,20 @@ NUMERIC = [
     "complex128",
 ]
 ML = ["bfloat16", "float8_e4m3fn", "float8_e5m2"] if ml_dtypes is not None else []
-OTHER = ["datetime64[s]", "timedelta64[ms]", "<U3", "|S2"]
+# dates and durations in units whose pairs NumPy's own casts wrap or refuse ([s]/[ns],
+# [D]/[as], [Y]/[fs]); timedelta64[M] against a linear unit is refused by nearly
+OTHER = [
+    "datetime64[s]",
+    "datetime64[ns]",
+    "datetime64[D]",
+    "datetime64[as]",
+    "datetime64[Y]",
+    "timedelta64[ms]",
+    "timedelta64[fs]",
+    "timedelta64[M]",
+    "<U3",
+    "|S2",
+]
 
 
 def np_dtype(name: str) -> np.dtype[Any]:
@@ -265,11 +282,58 @@ py_leaves = st.one_of(
     st.text(max_size=3),
     st.binary(max_size=2),
     st.none(),
+    st.fractions(max_denominator=10**6),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3),
 )
 
 
+class Refuses(np.ndarray):  # type: ignore[type-arg]
+    """An array subclass that refuses arithmetic with other subclass values (as a units array
+    does across units): a type mismatch, in compare and assert_close alike."""
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if sum(isinstance(i, Refuses) for i in inputs) > 1:
+            raise ValueError("incompatible units")
+        plain = [i.view(np.ndarray) if isinstance(i, Refuses) else i for i in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+@st.composite
+def labelled(draw: st.DrawFn) -> Any:
+    """pandas values: Series and DataFrames with random labels, of float, int, datetime,
+    nullable and object columns."""
+    assert pd is not None
+    n = draw(st.integers(0, 4))
+    floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+    index = draw(
+        st.sampled_from(
+            [
+                pd.RangeIndex(n),
+                pd.Index(list("abcd")[:n]),
+                pd.date_range("2020-01-01", periods=n, tz=draw(st.sampled_from([None, "UTC"]))),
+            ]
+        )
+    )
+    columns = {
+        "f": pd.array(draw(st.lists(floats, min_size=n, max_size=n)), dtype="float64"),
+        "i": pd.array(draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)), dtype="int64"),
+        "n": pd.array(
+            draw(st.lists(st.none() | st.integers(-3, 3), min_size=n, max_size=n)), dtype="Int64"
+        ),
+        "o": pd.array(
+            draw(st.lists(floats | st.text(max_size=2), min_size=n, max_size=n)), dtype=object
+        ),
+    }
+    chosen = draw(st.lists(st.sampled_from(sorted(columns)), min_size=1, max_size=4, unique=True))
+    frame = pd.DataFrame({c: columns[c] for c in chosen}, index=index)
+    return frame[chosen[0]] if draw(st.booleans()) else frame
+
+
 def leaves(frameworks: list[str]) -> st.SearchStrategy[Any]:
-    return st.one_of(np_arrays(), np_arrays(), py_leaves)
+    families = [np_arrays(), np_arrays(), py_leaves, np_arrays().map(lambda a: a.view(Refuses))]
+    if pd is not None:
+        families.append(labelled())
+    return st.one_of(*families)
 
 
 def trees(frameworks: list[str]) -> st.SearchStrategy[Any]:
