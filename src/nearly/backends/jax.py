@@ -13,9 +13,17 @@ import numpy as np
 
 from nearly._prim import dtypes as _dtypes
 from nearly.backends import _monitor_ops
-from nearly.backends._base import Leaf, type_name
+from nearly.backends._base import Attr, Leaf, type_name
 
-__all__ = ["MonitorOps", "device_verdict", "float64_context", "host_array", "to_leaf", "upcast"]
+__all__ = [
+    "MonitorOps",
+    "device_verdict",
+    "expand",
+    "float64_context",
+    "host_array",
+    "to_leaf",
+    "upcast",
+]
 
 
 def to_leaf(obj: Any) -> Leaf | None:
@@ -28,12 +36,29 @@ def to_leaf(obj: Any) -> Leaf | None:
         )
     if not isinstance(obj, jax.Array):
         return None
+    if obj.is_deleted():
+        raise TypeError(
+            f"cannot compare a deleted JAX array ({type_name(obj)}, shape {tuple(obj.shape)}): "
+            "its buffer was donated or deleted; compare a copy kept before the call"
+        )
     device = ",".join(sorted(str(d) for d in obj.devices()))
     if is_native(obj):
         # no host copy: a zero-strided stand-in carries the shape and dtype
         stand_in = np.broadcast_to(np.zeros((), np.dtype(obj.dtype)), tuple(obj.shape))
         return Leaf(obj, "array", type_name(obj), stand_in, device=device, native=True)
     return Leaf(obj, "array", type_name(obj), np.asarray(obj), device=device)
+
+
+def _is_key(obj: Any) -> bool:
+    return isinstance(obj, jax.Array) and jnp.issubdtype(obj.dtype, jax.dtypes.prng_key)
+
+
+def expand(obj: Any) -> dict[Any, Any] | None:
+    """A typed PRNG key array (``jax.random.key``) is its implementation's name and its key
+    data: two keys are equal when both are."""
+    if not _is_key(obj):
+        return None
+    return {Attr("impl"): str(jax.random.key_impl(obj)), Attr("key_data"): jax.random.key_data(obj)}
 
 
 # --------------------------------------------------------------------- on-device verdicts
