@@ -808,8 +808,7 @@ def _py_close(x: Any, y: Any, options: Options, where: str) -> bool:
         # no tolerance given: the default of the lower-precision side, as for arrays (a float
         # involved: its format's row; integers, Fractions and Decimals only: exact)
         floats = [np.asarray(v).dtype for v in (x, y) if isinstance(v, float | np.floating)]
-        t = tol.default(_dtypes.lower_precision(*floats)) if len(floats) == 2 else None
-        t = tol.default(floats[0]) if len(floats) == 1 else t
+        t = tol.default(_dtypes.lower_precision(floats[0], floats[-1])) if floats else None
     if (
         t is not None
         and t.rtol_exact is not None
