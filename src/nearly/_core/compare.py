@@ -28,7 +28,7 @@ from nearly._core.engine import (
     measure_unequal,
     nonfinite_counts,
 )
-from nearly._core.options import Options
+from nearly._core.options import EXACT, Options
 from nearly._core.tree import (
     LeafPair,
     Path,
@@ -281,9 +281,6 @@ def _compare(
     return ([] if found is None else [found]), p.notes
 
 
-_EXACT = tol.Tolerance(0, 0, source="exact")
-
-
 def _compare_labels(
     path: Path,
     la: Leaf,
@@ -294,7 +291,7 @@ def _compare_labels(
     """Labels (an index) are structure: compared exactly, whatever the tolerance, and a
     difference is a structure mismatch (its diagnoses still say how they differ: shifted,
     reordered...)."""
-    exact = dataclasses.replace(options, tolerance=_EXACT, exact=True, check_dtype=False)
+    exact = dataclasses.replace(options, tolerance=EXACT, exact=True, check_dtype=False)
     plain = dataclasses.replace(la, labels=False), dataclasses.replace(le, labels=False)
     found, notes = _compare(path, *plain, exact, container_types)
     labels = [

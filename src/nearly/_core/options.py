@@ -9,7 +9,7 @@ from typing import Any
 
 from nearly._tolerance.tolerance import Tolerance
 
-__all__ = ["Options", "make_options"]
+__all__ = ["EXACT", "Options", "make_options"]
 
 #: the options of compare / assert_close, and the subset assert_equal takes
 CLOSE_OPTIONS = (
@@ -42,6 +42,10 @@ _ALIASES = {
     "equal_nans": "equal_nan",
     "check_dtypes": "check_dtype",
 }
+
+
+#: the tolerance of exact comparison (assert_equal, and labels)
+EXACT = Tolerance(0, 0, source="exact")
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ def make_options(
         except (TypeError, ValueError) as err:
             raise type(err)(f"{func}(): {err}") from None
     elif exact:
-        tolerance = Tolerance(0, 0, source="exact")
+        tolerance = EXACT
     else:
         tolerance = None
     return Options(
