@@ -101,6 +101,7 @@ def _raise(
     msg: str | Callable[[str], str] | None,
     error: type[CheckFailed],
 ) -> None:
+    __tracebackhide__ = True
     report = str(comparison)
     if msg is None:
         text = report
