@@ -8,8 +8,10 @@ import importlib.util
 _NEEDS = {
     "src/nearly/backends/jax.py": "jax",
     "src/nearly/backends/pandas.py": "pandas",
+    "src/nearly/backends/scipy.py": "scipy",
     "src/nearly/backends/tensorflow.py": "tensorflow",
     "src/nearly/backends/torch.py": "torch",
+    "src/nearly/backends/xarray.py": "xarray",
     "src/nearly/keras.py": "tensorflow",
     "src/nearly/torch.py": "torch",
 }

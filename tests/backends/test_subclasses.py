@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import nearly
+from agree import agree
 
 
 class Units(np.ndarray):  # type: ignore[type-arg]
@@ -32,34 +33,23 @@ class Units(np.ndarray):  # type: ignore[type-arg]
         return getattr(ufunc, method)(*plain, **kwargs)
 
 
-def _agree(a: Any, e: Any) -> nearly.Comparison:
-    c = nearly.compare(a, e)
-    if c.ok:
-        nearly.assert_close(a, e)
-    else:
-        with pytest.raises(nearly.NotClose) as info:
-            nearly.assert_close(a, e)
-        assert str(info.value) == str(c)
-    return c
-
-
 @pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 def test_matrices_compare_as_two_dimensional_arrays() -> None:
     m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
-    assert _agree(m, m.copy()).ok
-    (found,) = _agree(m, m + 1).mismatches
+    assert agree(m, m.copy()).ok
+    (found,) = agree(m, m + 1).mismatches
     assert found.count == 4
     assert found.index == (0, 0)
 
 
 def test_a_subclass_that_refuses_the_comparison_is_a_type_mismatch_with_its_reason() -> None:
-    assert _agree(Units([1.0, 2.0], "m"), Units([1.0, 2.0], "m")).ok
-    (m,) = _agree(Units([1.0, 2.0], "m"), Units([1.0, 2.0], "s")).mismatches
+    assert agree(Units([1.0, 2.0], "m"), Units([1.0, 2.0], "m")).ok
+    (m,) = agree(Units([1.0, 2.0], "m"), Units([1.0, 2.0], "s")).mismatches
     assert m.kind == "type"
     assert m.code == "type.refused"
     assert "incompatible units ['m', 's']" in m.detail
     # inside a structure, among small leaves decided together
-    (m,) = _agree(
+    (m,) = agree(
         {"x": Units([1.0], "m"), "y": np.ones(2)}, {"x": Units([1.0], "s"), "y": np.ones(2)}
     ).mismatches
     assert m.path == "['x']"
@@ -68,9 +58,9 @@ def test_a_subclass_that_refuses_the_comparison_is_a_type_mismatch_with_its_reas
 def test_meta_tensors_compare_shape_and_dtype_only() -> None:
     torch = pytest.importorskip("torch")
     meta = torch.ones(3, device="meta")
-    c = _agree(meta, torch.zeros(3))
+    c = agree(meta, torch.zeros(3))
     assert c.ok
     assert "note.meta" in [n.code for n in c.notes]
-    assert _agree(meta, torch.ones(4, device="meta")).mismatches[0].kind == "shape"
+    assert agree(meta, torch.ones(4, device="meta")).mismatches[0].kind == "shape"
     (m,) = nearly.compare(meta, torch.ones(3, dtype=torch.float64), check_dtype=True).mismatches
     assert m.kind == "dtype"

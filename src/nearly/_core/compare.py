@@ -40,11 +40,12 @@ from nearly._core.tree import (
 )
 from nearly._prim import dtypes as _dtypes
 from nearly._prim.exact import as_fraction, exact_close_real
-from nearly._prim.failures import unsupported_leaf
+from nearly._prim.failures import unreadable, unsupported_leaf
 from nearly._report.records import Comparison, Example, Finding, Kind, Mismatch, Note, Side
 from nearly._tolerance import tolerance as tol
 from nearly.backends import (
     Leaf,
+    Unreadable,
     backend_of,
     expand,
     graph_backend,
@@ -73,9 +74,12 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
     ):
         if isinstance(event, LeafPair):
             leaves += 1
-            pending = batch.take(event)
-            if pending is not None:
-                slots.append(_compare(event.path, *pending, options, event.container_types))
+            try:
+                pending = batch.take(event)
+                if pending is not None:
+                    slots.append(_compare(event.path, *pending, options, event.container_types))
+            except Unreadable as err:
+                raise unreadable(format_path(event.path), err.type_name, err.why) from None
         elif isinstance(event, StructureDiff):
             kind: Kind = "type" if event.kind == "type" else "structure"
             mismatch = Mismatch(
@@ -189,8 +193,16 @@ def _fmt(x: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _examples(stats: ValueStats) -> list[Example]:
-    return [Example(i, _fmt(a), _fmt(e)) for i, a, e in stats.examples]
+def _examples(stats: ValueStats, masks: tuple[Array, Array] | None = None) -> list[Example]:
+    """The failing elements as they print; a masked element (a missing value: NumPy masked,
+    pandas NA) prints as ``masked``, not as the fill value its array holds there."""
+    if masks is None:
+        return [Example(i, _fmt(a), _fmt(e)) for i, a, e in stats.examples]
+    ma, me = masks
+    return [
+        Example(i, "masked" if ma[i] else _fmt(a), "masked" if me[i] else _fmt(e))
+        for i, a, e in stats.examples
+    ]
 
 
 def compare_leaves(pair: LeafPair, options: Options) -> tuple[list[Mismatch], list[Note]]:
@@ -272,6 +284,8 @@ def _compare(
             fa, fe = _dtypes.family(a.dtype), _dtypes.family(e.dtype)
             if p.la.meta or p.le.meta:
                 found = _compare_meta(p, a, e)
+            elif p.la.sparse is not None or p.le.sparse is not None:
+                found = _compare_sparse(p, a, e)
             elif fa in _NUMERIC and fe in _NUMERIC:
                 found = _compare_numeric(p, a, e)
             elif fa == fe == "void" and a.dtype.names and e.dtype.names:
@@ -300,6 +314,8 @@ def _compare_labels(
             kind="structure",
             reason=Finding("structure.labels", {"count": m.count, "total": m.total}),
             tolerance=None,
+            # labels are exact whatever the options: a hint naming a tolerance does not apply
+            diagnoses=tuple(d for d in m.diagnoses if d.code not in _TOLERANCE_HINTS),
         )
         if m.kind in ("value", "dtype")
         else m
@@ -307,6 +323,9 @@ def _compare_labels(
     ]
     # an index is its labels: RangeIndex vs Index is no difference worth a note
     return labels, [n for n in notes if n.code != "note.types"]
+
+
+_TOLERANCE_HINTS = frozenset({"hint.integers", "hint.rounding", "hint.beyond_rounding"})
 
 
 def _compare_symbolic(p: _Pair) -> Mismatch | None:
@@ -373,7 +392,7 @@ def _plain(la: Leaf, le: Leaf) -> bool:
         and la.array is not None
         and le.array is not None
         and type(la.obj) is type(le.obj)
-        and not (la.native or le.native or la.meta or le.meta)
+        and not (la.stand_in or le.stand_in)
         and la.mask is None
         and le.mask is None
     )
@@ -493,9 +512,11 @@ def _align_shapes(p: _Pair, a: Array, e: Array) -> tuple[Array, Array] | Mismatc
         return a, e
     if p.options.check_shape:
         numeric = _dtypes.family(a.dtype) in _NUMERIC and _dtypes.family(e.dtype) in _NUMERIC
+        # values are asked about only where the arrays hold them (not a stand-in's zeros)
+        known = not (p.la.stand_in or p.le.stand_in)
         rule = (
             rule_for(a.dtype, e.dtype, a.shape, p.options, p.where, for_diagnosis=True)
-            if numeric
+            if numeric and known
             else None
         )
         hints = _diagnose.shape_hints(a, e, rule, p.la.python_scalar, p.le.python_scalar)
@@ -558,7 +579,7 @@ def _failed_values(
         worst_rel=stats.worst_rel,
         worst_ulps=stats.worst_ulps,
         ulp_dtype=None if rule is None else _dtypes.dtype_label(_dtypes.component(rule.ulp_dtype)),
-        examples=_examples(stats),
+        examples=_examples(stats, _masks(p.la, p.le, a.shape)),
         nan_only_actual=stats.nan_only_actual,
         nan_only_expected=stats.nan_only_expected,
         nonfinite_other=stats.nonfinite_other,
@@ -592,6 +613,94 @@ def _compare_on_device(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | N
             p.note("note.close_not_identical", count=verdict.unequal, total=int(a.size))
         return found
     return _compare_host(p, _host_view(p.la, a.shape), _host_view(p.le, a.shape), rule)
+
+
+#: A sparse value is densified only to face a dense one of its size, and never beyond this
+#: many elements when the dense side is smaller (a broadcast scalar).
+_DENSIFY_LIMIT = 1 << 27
+# diagnoses that read positions or the zeros a sparse value does not store
+_POSITIONAL = frozenset({"hint.offset", "hint.reordered", "hint.transposed"})
+
+
+def _compare_sparse(p: _Pair, a: Array, e: Array) -> Mismatch | None:
+    """A sparse value: against another of its shape, the two are compared at the union of
+    their stored positions only (every other element is zero on both sides, equal under any
+    tolerance), and the findings are put back at their coordinates; against a dense value,
+    the sparse side is densified (no larger than the dense one)."""
+    sa, se = p.la.sparse, p.le.sparse
+    shape = a.shape
+    if sa is None or se is None or p.la.shape != p.le.shape:
+        return _compare_values(p, _dense(p, p.la, shape), _dense(p, p.le, shape))
+    union = np.union1d(sa.flat, se.flat)
+    found = _compare_values(p, _scatter(union, sa, a.dtype), _scatter(union, se, e.dtype))
+    size = math.prod(shape)
+    coords = np.unravel_index(union, shape) if shape else ()
+
+    def at(i: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(int(c[i[0]]) for c in coords) if shape else i
+
+    for k, note in enumerate(p.notes):
+        if note.code == "note.close_not_identical":
+            params = {**note.finding.params, "total": size}
+            p.notes[k] = Note(note.path, Finding(note.code, params))
+    if found is None or found.kind not in ("value", "dtype") or found.total != union.size:
+        return found
+    worst = {
+        f: dataclasses.replace(x, index=at(x.index))
+        for f in ("worst_abs", "worst_rel", "worst_ulps")
+        if (x := getattr(found, f)) is not None and x.index is not None
+    }
+    return dataclasses.replace(
+        found,
+        total=size,
+        index=None if found.index is None else at(found.index),
+        examples=[dataclasses.replace(x, index=at(x.index)) for x in found.examples],
+        diagnoses=tuple(d for d in found.diagnoses if d.code not in _POSITIONAL),
+        **worst,
+    )
+
+
+def _scatter(union: Array, sparse: Any, dtype: np.dtype[Any]) -> Array:
+    """The values of ``sparse`` at the positions ``union`` (zero where none is stored)."""
+    out = np.zeros(union.size, dtype)
+    out[np.searchsorted(union, sparse.flat)] = sparse.values
+    return out
+
+
+def _dense(p: _Pair, leaf: Leaf, shape: tuple[int, ...]) -> Array:
+    """The values of a leaf as a dense host array broadcast to ``shape``."""
+    if leaf.sparse is None:
+        return _host_view(leaf, shape)
+    assert leaf.array is not None
+    size = leaf.array.size
+    other = p.le if leaf is p.la else p.la
+    if size > _DENSIFY_LIMIT and size > _held(other):
+        raise ValueError(
+            f"cannot compare the sparse {leaf.type_name} at {p.where or 'the top level'} "
+            f"(shape {leaf.array.shape}) with a smaller value without densifying {size:,} "
+            "elements: compare it with a sparse value of its shape, or a dense one"
+        )
+    out = np.zeros(size, leaf.array.dtype)
+    out[leaf.sparse.flat] = leaf.sparse.values
+    return np.broadcast_to(out.reshape(leaf.array.shape), shape)
+
+
+def _held(leaf: Leaf) -> int:
+    """How many elements a leaf really holds (a broadcast array: its distinct ones)."""
+    if leaf.sparse is not None:
+        return int(leaf.sparse.flat.size)
+    arr = leaf.array
+    assert arr is not None
+    if leaf.native:
+        return int(arr.size)
+    return math.prod(n for n, st in zip(arr.shape, arr.strides, strict=True) if st != 0)
+
+
+def _compare_values(p: _Pair, a: Array, e: Array) -> Mismatch | None:
+    fa, fe = _dtypes.family(a.dtype), _dtypes.family(e.dtype)
+    if fa in _NUMERIC and fe in _NUMERIC:
+        return _compare_numeric(p, a, e)
+    return _compare_exactly(p, a, e, fa, fe)
 
 
 def _compare_numeric(p: _Pair, a: Array, e: Array) -> Mismatch | None:

@@ -80,9 +80,11 @@ def _is_dataclass_instance(x: Any) -> bool:
     return dataclasses.is_dataclass(x) and not isinstance(x, type)
 
 
-def container_kind(x: Any) -> str | None:
+def container_kind(x: Any, is_array_leaf: Callable[[Any], bool]) -> str | None:
     if isinstance(x, Mapping):
-        return "mapping"
+        # an array library's value that happens to be a mapping (scipy's dok sparse arrays
+        # subclass dict) is an array leaf, read by its backend
+        return None if is_array_leaf(x) else "mapping"
     if _is_dataclass_instance(x):
         return "dataclass"
     if isinstance(x, (str, bytes, bytearray, memoryview)):
@@ -227,7 +229,7 @@ def _refuse_iterator(x: Any, link: _Link) -> None:
 def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
     a = _as_container(a, ctx)
     e = _as_container(e, ctx)
-    ka, ke = container_kind(a), container_kind(e)
+    ka, ke = container_kind(a, ctx.is_array_leaf), container_kind(e, ctx.is_array_leaf)
     if ka is None:
         _refuse_iterator(a, link)
     if ke is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["cyclic", "unsupported_leaf"]
+__all__ = ["cyclic", "unreadable", "unsupported_leaf"]
 
 
 def cyclic(path: str) -> ValueError:
@@ -16,3 +16,7 @@ def unsupported_leaf(path: str, type_name: str, why: str) -> TypeError:
         f"cannot compare the {type_name} at {where}: {why}. Convert it to a NumPy array, "
         f"a number or a container of those first."
     )
+
+
+def unreadable(path: str, type_name: str, why: str) -> TypeError:
+    return TypeError(f"cannot compare the {type_name} at {path or 'the top level'}: {why}")

@@ -18,13 +18,21 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from nearly.backends._base import Backend, CompilerBackend, DeviceBackend, GraphBackend, Leaf
+from nearly.backends._base import (
+    Backend,
+    CompilerBackend,
+    DeviceBackend,
+    GraphBackend,
+    Leaf,
+    Unreadable,
+)
 
 if TYPE_CHECKING:  # mypy checks each shipped backend module against its protocol
     from nearly.backends import jax as _jax
@@ -45,6 +53,7 @@ __all__ = [
     "DeviceBackend",
     "GraphBackend",
     "Leaf",
+    "Unreadable",
     "backend_of",
     "compiling_backend",
     "expand",
@@ -65,9 +74,17 @@ _BACKENDS: dict[str, str] = {
     "tensorflow": "nearly.backends.tensorflow",
     "keras": "nearly.backends.tensorflow",
     "pandas": "nearly.backends.pandas",
+    "scipy": "nearly.backends.scipy",
+    "xarray": "nearly.backends.xarray",
 }
 # dtype libraries whose values the NumPy backend reads
 _HOST_LIBRARIES = ("ml_dtypes",)
+# frameworks whose pytree registries name containers of their own (asked, once imported, about
+# values of types defined elsewhere: a user class registered as a pytree node); their backends
+# provide ``pytree_children(obj) -> dict | None``
+_PYTREES: dict[str, str] = {"jax": "nearly.backends.jax", "torch": "nearly.backends.torch"}
+# packages whose values are never pytree nodes of their own
+_NEVER_PYTREES = frozenset({"builtins", "numpy", "ml_dtypes", "nearly", "fractions", "decimal"})
 # packages whose compiler traces Python bytecode, and their backends (CompilerBackend)
 _COMPILERS: dict[str, str] = {"torch": "nearly.backends.torch"}
 
@@ -143,6 +160,15 @@ def expand(obj: Any) -> list[Any] | dict[Any, Any] | None:
     libraries already imported are asked."""
     root = type(obj).__module__.partition(".")[0]
     if root not in _BACKENDS:
+        if root in _NEVER_PYTREES or isinstance(obj, Mapping | Sequence):
+            return None
+        # a class registered as a pytree node by a framework already imported
+        for package, name in _PYTREES.items():
+            if package in sys.modules:
+                module = sys.modules.get(name) or importlib.import_module(name)
+                found: dict[Any, Any] | None = module.pytree_children(obj)
+                if found is not None:
+                    return found
         return None
     backend = _backend_for(type(obj))  # type: ignore[arg-type]
     items: list[Any] | dict[Any, Any] | None = getattr(backend, "expand", lambda _: None)(obj)
@@ -156,6 +182,9 @@ def is_array_leaf(obj: Any) -> bool:
         return True
     root = type(obj).__module__.partition(".")[0]
     if root in _BACKENDS:
+        if isinstance(obj, Mapping):  # a leaf only where its backend reads it as one (a
+            # scipy dok array), not a container of a framework (Keras' tracked dicts)
+            return _backend_for(type(obj)).to_leaf(obj) is not None
         return True
     return hasattr(obj, "__array__") or hasattr(obj, "__array_interface__")
 

@@ -19,7 +19,11 @@ __all__ = [
     "CompilerBackend",
     "DeviceBackend",
     "GraphBackend",
+    "Labels",
     "Leaf",
+    "Sparse",
+    "Unreadable",
+    "sparse_leaf",
     "type_name",
 ]
 
@@ -46,6 +50,13 @@ class Leaf:
     meta: bool = False
     native: bool = False  # values stay on their device; ``array`` is a shape/dtype stand-in
     labels: bool = False  # labels (a pandas Index): compared exactly, differences are structure
+    sparse: Sparse | None = None  # stored elements of a sparse value; ``array`` is a stand-in
+
+    @property
+    def stand_in(self) -> bool:
+        """Whether ``array`` only stands in for the values (a device tensor, a meta tensor, a
+        sparse value): its shape and dtype are right, its elements are not the values."""
+        return self.native or self.meta or self.sparse is not None
 
     @property
     def dtype(self) -> np.dtype[Any] | None:
@@ -54,6 +65,69 @@ class Leaf:
     @property
     def shape(self) -> tuple[int, ...] | None:
         return None if self.array is None else tuple(self.array.shape)
+
+
+class Unreadable(TypeError):
+    """A value a backend cannot read (a deleted array, a dtype with no defined layout): the
+    core re-raises it naming the path. ``why`` says what to do instead."""
+
+    def __init__(self, type_name: str, why: str) -> None:
+        super().__init__(f"cannot compare the {type_name}: {why}")
+        self.type_name = type_name
+        self.why = why
+
+
+@dataclass(frozen=True)
+class Sparse:
+    """The stored elements of a sparse value: their flat (C-order) indices, sorted and
+    unique, and their values. Every other element is zero."""
+
+    flat: np.ndarray[Any, Any]
+    values: np.ndarray[Any, Any]
+
+
+def sparse_leaf(
+    obj: Any,
+    shape: tuple[int, ...],
+    coords: np.ndarray[Any, Any],
+    values: np.ndarray[Any, Any],
+    device: str | None = None,
+) -> Leaf:
+    """The leaf of a sparse value of ``shape`` storing ``values`` at ``coords`` (one row per
+    dimension, in any order, repeats summed as every sparse format defines them). Nothing is
+    densified: ``array`` is a zero-strided stand-in that carries the shape and dtype."""
+    values = np.asarray(values).reshape(-1)
+    coords = np.asarray(coords, dtype=np.int64).reshape(len(shape), -1)
+    size = 1
+    for n in shape:
+        size *= int(n)
+    if size >= 2**63:
+        raise ValueError(
+            f"cannot compare a sparse {type_name(obj)} of shape {tuple(shape)}: it has more "
+            "elements than a 64-bit index can number"
+        )
+    flat: np.ndarray[Any, Any] = (
+        np.asarray(np.ravel_multi_index(tuple(coords), shape), np.int64)
+        if shape
+        else np.zeros(values.size, np.int64)
+    )
+    order = np.argsort(flat, kind="stable")
+    flat, values = flat[order], values[order]
+    if flat.size > 1 and not (flat[1:] > flat[:-1]).all():
+        starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+        flat, values = flat[starts], np.add.reduceat(values, starts)
+    stand_in = np.broadcast_to(np.zeros((), values.dtype), tuple(shape))
+    return Leaf(obj, "array", type_name(obj), stand_in, device=device, sparse=Sparse(flat, values))
+
+
+class Labels:
+    """Labels a backend expands a value into (an xarray DataArray's dims, its coordinates):
+    read as a *labels* leaf, compared exactly, and a difference is a structure mismatch."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: np.ndarray[Any, Any]) -> None:
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -95,7 +169,10 @@ def type_name(x: Any) -> str:
         return f"{root}.{t.__qualname__}"
     if root in _SHORT_ROOTS:
         return f"{_SHORT_ROOTS[root]}.{t.__qualname__}"
-    return f"{mod}.{t.__qualname__}"
+    # the public spelling: scipy.sparse._csr.csr_matrix is scipy.sparse.csr_matrix
+    parts = mod.split(".")
+    public = next((i for i, part in enumerate(parts) if part.startswith("_")), len(parts))
+    return f"{'.'.join(parts[: max(public, 1)])}.{t.__qualname__}"
 
 
 class Backend(Protocol):

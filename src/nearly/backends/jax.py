@@ -13,7 +13,7 @@ import numpy as np
 
 from nearly._prim import dtypes as _dtypes
 from nearly.backends import _monitor_ops
-from nearly.backends._base import Attr, Leaf, type_name
+from nearly.backends._base import Attr, Leaf, Unreadable, type_name
 
 __all__ = [
     "MonitorOps",
@@ -21,6 +21,7 @@ __all__ = [
     "expand",
     "float64_context",
     "host_array",
+    "pytree_children",
     "to_leaf",
     "upcast",
 ]
@@ -37,9 +38,10 @@ def to_leaf(obj: Any) -> Leaf | None:
     if not isinstance(obj, jax.Array):
         return None
     if obj.is_deleted():
-        raise TypeError(
-            f"cannot compare a deleted JAX array ({type_name(obj)}, shape {tuple(obj.shape)}): "
-            "its buffer was donated or deleted; compare a copy kept before the call"
+        raise Unreadable(
+            f"{type_name(obj)} of shape {tuple(obj.shape)}",
+            "it was deleted (its buffer was donated to a jitted call, or .delete() was called); "
+            "compare a copy kept before the call",
         )
     device = ",".join(sorted(str(d) for d in obj.devices()))
     if is_native(obj):
@@ -55,10 +57,32 @@ def _is_key(obj: Any) -> bool:
 
 def expand(obj: Any) -> dict[Any, Any] | None:
     """A typed PRNG key array (``jax.random.key``) is its implementation's name and its key
-    data: two keys are equal when both are."""
-    if not _is_key(obj):
+    data: two keys are equal when both are. Any other registered pytree node: its children."""
+    if _is_key(obj):
+        impl = str(jax.random.key_impl(obj))
+        return {Attr("impl"): impl, Attr("key_data"): jax.random.key_data(obj)}
+    if isinstance(obj, jax.Array):
         return None
-    return {Attr("impl"): str(jax.random.key_impl(obj)), Attr("key_data"): jax.random.key_data(obj)}
+    return pytree_children(obj)
+
+
+def pytree_children(obj: Any) -> dict[Any, Any] | None:
+    """The children of a node registered with ``jax.tree_util`` (a class registered with
+    ``register_pytree_node_class``, ``register_pytree_with_keys``...) under their key paths:
+    an attribute key is ``.name``, a dict key or index is ``[key]``. None for a leaf."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(obj, is_leaf=lambda x: x is not obj)
+    if len(flat) == 1 and not flat[0][0]:
+        return None  # not a registered node: a leaf of its own
+    children: dict[Any, Any] = {}
+    for path, child in flat:
+        (entry,) = path
+        if isinstance(entry, jax.tree_util.GetAttrKey):
+            children[Attr(entry.name)] = child
+        elif isinstance(entry, jax.tree_util.SequenceKey):
+            children[entry.idx] = child
+        else:  # DictKey, FlattenedIndexKey
+            children[entry.key] = child
+    return children
 
 
 # --------------------------------------------------------------------- on-device verdicts

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from nearly._prim import dtypes as _dtypes
-from nearly.backends._base import Leaf, type_name
+from nearly.backends._base import Labels, Leaf, type_name
 
 __all__ = ["to_leaf", "upcast"]
 
@@ -34,6 +34,8 @@ def to_leaf(obj: Any) -> Leaf:
         return Leaf(obj, "none", name)
     if isinstance(obj, (str, bytes)):
         return Leaf(obj, "text", name)
+    if isinstance(obj, Labels):
+        return Leaf(obj.values, "array", type_name(obj.values), obj.values, labels=True)
     if isinstance(obj, np.ma.MaskedArray):
         data = np.ma.getdata(obj)
         return Leaf(obj, "array", name, data, mask=np.ma.getmaskarray(obj))

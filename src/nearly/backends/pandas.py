@@ -1,9 +1,10 @@
 """The pandas backend: labels are structure, values are compared column by column.
 
 A DataFrame is walked as a mapping: ``.index`` (its row labels) and one entry per column
-label, so a missing or extra column is a key difference naming it, reordered columns match by
-label, and each column is compared in its own dtype (a float column gets the float
-tolerance). A Series is ``.index`` and ``.values``. An Index is a *labels* leaf: compared
+label (and ``.index_names``/``.columns_name`` where the axes are named), so a missing or
+extra column is a key difference naming it, reordered columns match by label, and each column
+is compared in its own dtype (a float column gets the float tolerance). A Series is ``.index``
+and ``.values`` (and ``.name``, ``.index_names`` where set). An Index is a *labels* leaf: compared
 exactly, a difference is a structure mismatch (a shifted DatetimeIndex, a reindexed Series).
 
 Column values are read without a copy where pandas holds a NumPy array; nullable columns
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nearly.backends._base import Attr, Leaf, type_name
+from nearly.backends._base import Attr, Labels, Leaf, type_name
 
 __all__ = ["expand", "to_leaf"]
 
@@ -39,7 +40,7 @@ def _values(x: pd.Series | pd.Index) -> Array:
         numpy_dtype = np.dtype(getattr(dtype, "numpy_dtype", np.float64))
         missing = np.asarray(x.isna())
         filled = x.to_numpy(dtype=numpy_dtype, na_value=numpy_dtype.type(0))
-        return np.ma.masked_array(filled, mask=missing) if missing.any() else filled
+        return np.ma.masked_array(filled, mask=missing)  # masked whether or not any is missing
     return np.asarray(x.to_numpy(dtype=object, na_value=None))
 
 
@@ -53,10 +54,24 @@ def expand(obj: Any) -> dict[Any, Any] | None:
                 " its columns are matched by label"
             )
         columns = {label: _values(obj.iloc[:, i]) for i, label in enumerate(labels)}
-        return {Attr("index"): obj.index, **columns}
+        names = _names(index_names=obj.index.names, columns_name=[obj.columns.name])
+        return {**names, Attr("index"): obj.index, **columns}
     if isinstance(obj, pd.Series):
-        return {Attr("index"): obj.index, Attr("values"): _values(obj)}
+        names = _names(name=[obj.name], index_names=obj.index.names)
+        return {**names, Attr("index"): obj.index, Attr("values"): _values(obj)}
     return None
+
+
+def _names(**names: Any) -> dict[Attr, Labels]:
+    """The names of a value and its axes, where any is set (unnamed is the common case and
+    adds nothing to compare; named on one side only is a key difference)."""
+    out = {}
+    for what, values in names.items():
+        if any(v is not None for v in values):
+            held = np.empty(len(values), dtype=object)
+            held[:] = list(values)
+            out[Attr(what)] = Labels(held)
+    return out
 
 
 def to_leaf(obj: Any) -> Leaf | None:
@@ -67,4 +82,13 @@ def to_leaf(obj: Any) -> Leaf | None:
         else:
             labels = _values(obj)
         return Leaf(obj, "array", type_name(obj), np.ma.getdata(labels), labels=True)
-    return None  # pandas scalars (Timestamp, NaT, ...) are read by the NumPy backend
+    if obj is pd.NA:  # missing: equal to another NA, a difference against anything else
+        return Leaf(obj, "array", "pandas.NA", np.array(None, object), mask=np.array(True))
+    if obj is pd.NaT:
+        return Leaf(obj, "array", "pandas.NaT", np.array("NaT", "datetime64[ns]"))
+    if isinstance(obj, pd.Timestamp):
+        utc = obj if obj.tz is None else obj.tz_convert("UTC").tz_localize(None)
+        return Leaf(obj, "array", type_name(obj), np.array(utc.to_datetime64()))
+    if isinstance(obj, pd.Timedelta):
+        return Leaf(obj, "array", type_name(obj), np.array(obj.to_timedelta64()))
+    return None  # other pandas values are read by the NumPy backend

@@ -12,6 +12,7 @@ check there raises at trace time instead of passing silently.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from tensorflow.python.ops import control_flow_util
 from nearly._prim import dtypes as _dtypes
 from nearly._prim.rule import Rule, band, unit_roundoff
 from nearly.backends import _monitor_ops
-from nearly.backends._base import Leaf, type_name
+from nearly.backends._base import Leaf, sparse_leaf, type_name
 
 __all__ = [
     "GraphRing",
@@ -87,10 +88,15 @@ def host_array(obj: Any) -> np.ndarray[Any, Any]:
 def to_leaf(obj: Any) -> Leaf | None:
     name = type_name(obj)
     if isinstance(obj, tf.SparseTensor):
-        obj_dense = tf.sparse.to_dense(obj)
-        if _symbolic(obj_dense):
-            return Leaf(obj_dense, "symbolic", name)
-        return _eager_leaf(obj, obj_dense, name)
+        if _symbolic(obj.values):  # in a graph: densified there, in any index order
+            return Leaf(tf.sparse.to_dense(tf.sparse.reorder(obj)), "symbolic", name)
+        shape = tuple(int(n) for n in obj.dense_shape.numpy())
+        indices = obj.indices.numpy().T
+        return sparse_leaf(obj, shape, indices, _host_view(obj.values), obj.values.device)
+    if isinstance(obj, tf.TensorArray):  # by its stacked value
+        stacked = to_leaf(obj.stack())
+        assert stacked is not None
+        return dataclasses.replace(stacked, type_name="tf.TensorArray")
     if isinstance(obj, tf.Variable):
         if _symbolic(obj.value()):
             return Leaf(obj.value(), "symbolic", name)

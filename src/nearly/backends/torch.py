@@ -11,14 +11,16 @@ import numpy as np
 import torch
 
 from nearly.backends import _monitor_ops
-from nearly.backends._base import Leaf, type_name
+from nearly.backends._base import Attr, Leaf, Unreadable, sparse_leaf, type_name
 from nearly.backends._host import ml_dtype
 
 __all__ = [
     "MonitorOps",
     "compiling",
     "device_verdict",
+    "expand",
     "host_array",
+    "pytree_children",
     "replay",
     "run_eagerly",
     "to_leaf",
@@ -36,7 +38,26 @@ _VIEWS: dict[torch.dtype, tuple[torch.dtype, str]] = {
 }
 
 
+# torch dtypes whose elements are packed below a byte, or kept in a byte with no defined
+# meaning: read only as their bytes, on request
+_SUB_BYTE = frozenset(
+    getattr(torch, name)
+    for name in (
+        *(f"uint{i}" for i in range(1, 8)),
+        *(f"int{i}" for i in range(1, 8)),
+        "float4_e2m1fn_x2",
+    )
+    if hasattr(torch, name)
+)
+
+
 def numpy_dtype(dtype: torch.dtype) -> np.dtype[Any]:
+    if dtype in _SUB_BYTE:
+        raise Unreadable(
+            f"torch.Tensor of dtype {dtype}",
+            "torch gives its sub-byte elements no layout to read them by; compare the raw "
+            "bytes with .view(torch.uint8), or the values after unpacking them",
+        )
     if dtype in _VIEWS:
         return ml_dtype(_VIEWS[dtype][1])
     if dtype == torch.complex32:
@@ -46,6 +67,7 @@ def numpy_dtype(dtype: torch.dtype) -> np.dtype[Any]:
 
 def host_array(t: torch.Tensor) -> np.ndarray[Any, Any]:
     """A NumPy view of a CPU tensor (no copy for strided tensors, whatever their strides)."""
+    numpy_dtype(t.dtype)  # refuses what cannot be read
     t = t.detach()
     if t.layout != torch.strided:
         t = t.to_dense()
@@ -62,6 +84,40 @@ def host_array(t: torch.Tensor) -> np.ndarray[Any, Any]:
     return t.numpy()
 
 
+def expand(obj: Any) -> list[Any] | dict[Any, Any] | None:
+    """A nested tensor is its components; a ParameterList/ParameterDict its parameters; a
+    container registered with ``torch.utils._pytree``, its children."""
+    if isinstance(obj, torch.Tensor):
+        return list(obj.unbind()) if obj.is_nested else None
+    if isinstance(obj, torch.nn.ParameterList):
+        return list(obj)
+    if isinstance(obj, torch.nn.ParameterDict):
+        return dict(obj.items())
+    return pytree_children(obj)
+
+
+def pytree_children(obj: Any) -> dict[Any, Any] | None:
+    """The children of a container registered with ``torch.utils._pytree`` (a class
+    registered with ``register_pytree_node``) under their key paths, or None."""
+    from torch.utils import _pytree
+
+    if type(obj) not in _pytree.SUPPORTED_NODES:
+        return None
+    flat, _ = _pytree.tree_flatten_with_path(obj, is_leaf=lambda x: x is not obj)
+    children: dict[Any, Any] = {}
+    for path, child in flat:
+        (entry,) = path
+        if isinstance(entry, _pytree.GetAttrKey):
+            children[Attr(entry.name)] = child
+        elif isinstance(entry, _pytree.SequenceKey):
+            children[entry.idx] = child
+        elif isinstance(entry, _pytree.MappingKey):
+            children[entry.key] = child
+        else:  # a key kind of the node's own: its spelling
+            children[str(entry)] = child
+    return children
+
+
 def _compiling() -> bool:
     return bool(torch.compiler.is_compiling())
 
@@ -71,6 +127,12 @@ def to_leaf(obj: Any) -> Leaf | None:
         return None
     name = type_name(obj)
     device = str(obj.device)
+    if obj.layout != torch.strided and not obj.is_meta and not obj.is_quantized:
+        coo = obj.detach()
+        coo = (coo if coo.layout == torch.sparse_coo else coo.to_sparse_coo()).coalesce()  # type: ignore[no-untyped-call]
+        if coo.dense_dim() == 0:  # (a hybrid tensor's dense blocks are read densified)
+            indices = coo.indices().cpu().numpy()
+            return sparse_leaf(obj, tuple(obj.shape), indices, host_array(coo.values()), device)
     if obj.is_meta or is_native(obj):
         # no host copy: a zero-strided stand-in carries the shape and dtype
         stand_in = np.broadcast_to(np.zeros((), numpy_dtype(obj.dtype)), tuple(obj.shape))
