@@ -127,3 +127,18 @@ def test_boundary_elements_are_the_only_ones_sent_to_the_host(
     assert verdict.clear_fail == 0  # 2.0 vs 2.5 passes with rtol 0.3 (0.5 <= 0.75)
     assert sorted(verdict.index.tolist()) == [0, 3]  # exactly on the boundary
     assert nearly.compare(device(a), device(e), rtol=0.3).ok
+
+
+def test_value_checks_read_a_device_tensors_values_not_its_stand_in(
+    device: Callable[[np.ndarray], Any],
+) -> None:
+    """assert_finite, assert_in_range and the statistical checks see the tensor's values
+    (its host stand-in holds zeros)."""
+    bad = device(np.array([1.0, np.nan, 3.0], np.float32))
+    with pytest.raises(nearly.NotFinite, match="1 of 3"):
+        nearly.assert_finite({"x": bad})
+    with pytest.raises(nearly.OutOfRange):
+        nearly.assert_in_range(device(np.array([0.5, 2.0])), 0.0, 1.0)
+    with pytest.raises(nearly.NotStandardized):
+        nearly.assert_standardized(device(np.full((100, 2), 3.0)))
+    nearly.assert_finite(device(np.ones(4)))

@@ -123,3 +123,21 @@ def test_scipy_and_torch_sparse_against_each_other() -> None:
     torch = pytest.importorskip("torch")
     c = agree(sp.csr_array(_dense()), torch.tensor(_dense()).to_sparse_csr())
     assert c.ok
+
+
+def test_value_checks_read_a_sparse_values() -> None:
+    sp = pytest.importorskip("scipy.sparse")
+    with pytest.raises(nearly.NotFinite):
+        nearly.assert_finite(sp.csr_array(([np.nan], ([1], [1])), shape=(2, 2)))
+    nearly.assert_finite(sp.csr_array(_dense()))
+    with pytest.raises(nearly.OutOfRange):
+        nearly.assert_in_range(sp.csr_array(_dense()), 0.0, 10.0)  # holds -2.0
+    huge = sp.coo_array(([1.0], ([0], [0])), shape=(100_000, 100_000))
+    with pytest.raises(ValueError, match="more than nearly densifies"):
+        nearly.assert_finite(huge)
+
+
+def test_meta_tensors_have_no_values_to_check() -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"meta torch\.Tensor holds none"):
+        nearly.assert_in_range(torch.empty(3, device="meta"), 0.0, 1.0)

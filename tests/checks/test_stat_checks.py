@@ -63,7 +63,65 @@ def _accurate_standardize(x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("offset", [0.0, 1000.0])
 def test_accurately_standardized_data_passes_at_every_n(n: int, offset: float) -> None:
     x = (offset + rng.random((n, 3))).astype(F32)
-    nearly.assert_standardized(_accurate_standardize(x))
+    nearly.assert_standardized(_accurate_standardize(x), stats="float64")
+
+
+def _standardize_in(framework: str, x: np.ndarray) -> np.ndarray:
+    """x standardized with the framework's own float32 mean and std."""
+    if framework == "numpy":
+        return (x - x.mean(0)) / x.std(0)
+    if framework == "torch":
+        torch = pytest.importorskip("torch")
+        t = torch.from_numpy(x)
+        return ((t - t.mean(0)) / t.std(0, correction=0)).numpy()
+    tf = pytest.importorskip("tensorflow")
+    t = tf.constant(x)
+    return ((t - tf.reduce_mean(t, 0)) / tf.math.reduce_std(t, 0)).numpy()
+
+
+@pytest.mark.parametrize("n", [100, 10_000, 1_000_000])
+@pytest.mark.parametrize("framework", ["numpy", "torch", "tensorflow"])
+def test_float32_statistics_of_the_usual_tools_pass_at_every_n(framework: str, n: int) -> None:
+    """The seed's example 2 (uniform in [-10, 10), float32 statistics) and standard normal
+    data: passes small, passes large."""
+    x = np.random.default_rng(n).uniform(-10, 10, (n, 5)).astype(F32)
+    nearly.assert_standardized(_standardize_in(framework, x))
+    normal = np.random.default_rng(n + 1).standard_normal((n, 5)).astype(F32)
+    nearly.assert_standardized(_standardize_in(framework, normal))
+
+
+def test_keras_normalization_adapt_passes() -> None:
+    keras = pytest.importorskip("keras")
+    x = np.random.default_rng(3).uniform(-10, 10, (100_000, 5)).astype(F32)
+    layer = keras.layers.Normalization(axis=-1)
+    layer.adapt(x)
+    nearly.assert_standardized(np.asarray(layer(x)))
+
+
+def test_a_small_shift_and_variance_instead_of_std_fail_at_two_hundred_thousand() -> None:
+    x = np.random.default_rng(5).uniform(-10, 10, (200_000, 5)).astype(F32)
+    with pytest.raises(nearly.NotStandardized, match="centre is off"):
+        nearly.assert_standardized((x - x.mean(0)) / x.std(0) + F32(0.05))
+    with pytest.raises(nearly.NotStandardized, match="scale is off"):
+        nearly.assert_standardized((x - x.mean(0)) / x.var(0))
+
+
+def test_stats_states_how_the_statistics_were_computed() -> None:
+    x = np.random.default_rng(6).uniform(-10, 10, (200_000, 2)).astype(F32)
+    z = _accurate_standardize(x) + F32(1e-3)  # within the any-order float32 bound only
+    nearly.assert_standardized(z)
+    with pytest.raises(nearly.NotStandardized, match="stats='pairwise'"):
+        nearly.assert_standardized(z, stats="pairwise")
+    with pytest.raises(nearly.NotStandardized, match="stats='float64'"):
+        nearly.assert_standardized(z, stats="float64")
+    with pytest.raises(ValueError, match="stats must be one of 'dtype', 'pairwise', 'float64'"):
+        nearly.assert_standardized(z, stats="float32")
+
+
+def test_a_bound_that_guarantees_nothing_says_so() -> None:
+    z = np.zeros((20_000_000, 1), np.float16)  # n·u >> 1 for float16
+    with pytest.raises(nearly.NotStandardized, match="guarantees no correct digit"):
+        nearly.assert_standardized(z + np.float16(100))
 
 
 def test_seed_float32_standardization_fails_and_blames_the_statistics() -> None:
@@ -90,9 +148,13 @@ def test_shift_and_wrong_scale_are_told_apart() -> None:
 def test_kappa_states_the_conditioning() -> None:
     x = (1000 + rng.random((10_000, 2))).astype(F32)
     z = _accurate_standardize(x)
-    nearly.assert_standardized(z, kappa=4000)
+    nearly.assert_standardized(z, stats="float64", kappa=4000)
     with pytest.raises(nearly.NotStandardized, match="up to 1"):
-        nearly.assert_standardized(z + F32(1e-4), kappa=1)
+        nearly.assert_standardized(z + F32(1e-4), stats="float64", kappa=1)
+    small = _accurate_standardize(x[:100]) + F32(1e-4)
+    nearly.assert_standardized(small, kappa=4000)  # float32 statistics of offset data, stated
+    with pytest.raises(nearly.NotStandardized, match="whose raw \\|mean\\| is up to its std"):
+        nearly.assert_standardized(small)
 
 
 # ------------------------------------------------------------------------- assert_sums_to

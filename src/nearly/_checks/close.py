@@ -256,6 +256,7 @@ def assert_standardized(
     axis: int = 0,
     *,
     ddof: int = 0,
+    stats: str = "dtype",
     kappa: float | None = None,
     dtype: Any = None,
     msg: str | Callable[[str], str] | None = None,
@@ -263,19 +264,35 @@ def assert_standardized(
 ) -> None:
     """Assert standardized data has mean ≈ 0 and std ≈ 1 along ``axis`` (per column).
 
-    The bounds assume the statistics were computed accurately (in float64, any order, then
-    rounded to the data's dtype): ``|mean| <= (4 + κ)·u + γ_n·(1 + κ)`` and
-    ``|std − 1| <= 8u + 2γ_n``, where u is the dtype's unit roundoff, γ_n that of an n-term
-    float64 sum, and κ the raw data's |mean|/std (default 1/√u: 4096 for float32; pass
-    ``kappa=`` when you know it). Data standardized with accurately computed statistics
-    passes at any n; wrong statistics (a shift, variance instead of std, stale or inaccurate
-    ones, such as float32 statistics of offset data) fail, and the message says which it
-    looks like. Raises :class:`nearly.NotStandardized`.
+    The bounds are those of the rounding error of the standardization, for statistics
+    computed as ``stats`` says, with u the dtype's unit roundoff and κ the raw data's
+    |mean|/std:
+
+    * ``"dtype"`` (the default): in the data's dtype, in any summation order (NumPy, TensorFlow,
+      PyTorch, ``keras.layers.Normalization.adapt``). With γ = n·u/(1 − n·u):
+      ``|mean| <= (4 + κ)·u + γ·(1 + κ)`` and ``|std − 1| <= γ_(n+2)/2 + (γ·(1 + κ))²/2 + 4u``;
+      κ defaults to 1 (well-conditioned data).
+    * ``"pairwise"``: in the dtype by pairwise summation; the same with γ of ⌈log2 n⌉ + 1
+      terms.
+    * ``"float64"``: accurately (float64, any order, rounded to the dtype):
+      ``|mean| <= (4 + κ)·u + γ64·(1 + κ)`` and ``|std − 1| <= 8u + 2γ64``; κ defaults to 1/√u
+      (4096 for float32), so offset data passes.
+
+    Pass ``kappa=`` when you know the raw data's conditioning. Wrong statistics (a shift,
+    variance instead of std, stale ones, or float32 statistics of offset data) fail, and the
+    message says which it looks like. The ``"dtype"`` bound grows with n: once n·u nears 1
+    (n ≈ 8e6 for float32) it guarantees nothing, and says so on failure; state ``"pairwise"``
+    or ``"float64"`` when your statistics are computed so. Raises
+    :class:`nearly.NotStandardized`.
+
+    >>> import numpy as np, nearly
+    >>> x = np.random.default_rng(0).uniform(-10, 10, (100_000, 5)).astype(np.float32)
+    >>> nearly.assert_standardized((x - x.mean(0)) / x.std(0))
     """
     __tracebackhide__ = True
-    reject_unknown("assert_standardized", unknown, ("ddof", "kappa", "dtype", "msg"))
+    reject_unknown("assert_standardized", unknown, ("ddof", "stats", "kappa", "dtype", "msg"))
     msg = check_msg("assert_standardized", msg)
-    comparison = _stat_checks.run_standardized(x, axis, ddof, kappa, dtype)
+    comparison = _stat_checks.run_standardized(x, axis, ddof, kappa, dtype, stats)
     if not comparison.ok:
         _raise(comparison, msg, NotStandardized)
 

@@ -191,9 +191,19 @@ def _moments_sum(arr: Array, axes: tuple[int, ...]) -> Array:
     return _slab_sum(arr, axes, transform=lambda b: b, compensated=True)
 
 
-def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: Any) -> Comparison:
-    """Columns of standardized data: mean ≈ 0 and std ≈ 1 within bounds that depend on the
-    dtype and the conditioning of the raw data, not on n."""
+#: How the statistics that standardized the data were computed (``assert_standardized``'s
+#: ``stats=``): in the data's dtype in any order, in its dtype by pairwise summation, or
+#: accurately (float64, then rounded to the dtype).
+STATS = ("dtype", "pairwise", "float64")
+
+
+def run_standardized(
+    x: Any, axis: int, ddof: int, kappa: float | None, dtype: Any, stats: str = "dtype"
+) -> Comparison:
+    """Columns of standardized data: mean ≈ 0 and std ≈ 1 within the rounding-error bounds of
+    the standardization, for statistics computed as ``stats`` says."""
+    if stats not in STATS:
+        raise ValueError(f"stats must be one of {', '.join(map(repr, STATS))}; got {stats!r}")
     arr = _host(x, "assert_standardized")
     axes = _axes(arr.ndim, axis)
     n = _count(arr, axes)
@@ -203,14 +213,27 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
     sd = np.sqrt(v * n / (n - ddof))
     dt = arr.dtype if dtype is None else dtype
     u = _unit(dt)
-    k = 1.0 / math.sqrt(u) if kappa is None else float(kappa)
     # z = (x − m̂)/ŝ stored in the dtype: each z carries ~3u of rounding (mean |z| <= 1), and
-    # m̂ rounded to the dtype shifts every z by up to u·|m|/σ = u·κ of the raw data. Accurate
-    # statistics means computed in float64 (any summation order): their own error, γ_n of
-    # float64 times the conditioning, is added (it only matters for float64 data).
-    g64 = _gamma(n, 2.0**-53, "worst", 1, 1e-6)
-    mean_bound = (4.0 + k) * u + g64 * (1.0 + k)
-    std_bound = 8.0 * u + 2.0 * g64
+    # m̂ rounded to the dtype shifts every z by up to u·|m|/σ = u·κ of the raw data.
+    if stats == "float64":
+        # accurate statistics: their own error, γ_n of float64 times the conditioning, only
+        # matters for float64 data; κ defaults to 1/√u (offset data is fine)
+        k = 1.0 / math.sqrt(u) if kappa is None else float(kappa)
+        g = _gamma(n, 2.0**-53, "worst", 1, 1e-6)
+        mean_bound = (4.0 + k) * u + g * (1.0 + k)
+        std_bound = 8.0 * u + 2.0 * g
+    else:
+        # statistics summed in the dtype: the mean's error is γ·Σ|x|/n <= γ·σ·(1 + κ), which
+        # shifts z by γ·(1 + κ); the sum of squares about m̂ has relative error γ_(k+2), and
+        # m̂'s error adds (γ·(1 + κ))² to it; the std halves both. κ defaults to 1: the raw
+        # data is taken to be well-conditioned (|mean| up to its std)
+        k = 1.0 if kappa is None else float(kappa)
+        terms = n if stats == "dtype" else (math.ceil(math.log2(n)) if n > 1 else 0) + 1
+        g = _gamma(terms, u, "worst", 1, 1e-6)
+        shift = g * (1.0 + k)
+        mean_bound = (4.0 + k) * u + shift
+        std_bound = 0.5 * _gamma(terms + 2, u, "worst", 1, 1e-6) + 0.5 * shift**2 + 4.0 * u
+    vacuous = g >= 1.0
     label = _dtypes.dtype_label(np.dtype(dt)) if not isinstance(dt, str) else dt
     bad_mean = np.abs(mu) > mean_bound
     bad_std = np.abs(sd - 1.0) > std_bound
@@ -233,6 +256,8 @@ def run_standardized(x: Any, axis: int, ddof: int, kappa: float | None, dtype: A
             "kappa": k,
             "kappa_given": kappa is not None,
             "n": n,
+            "stats": stats,
+            "vacuous": vacuous,
         },
     )
     hints = (measured, _standardized_diagnosis(flat_mu[flat_bad], flat_sd[flat_bad], std_bound))

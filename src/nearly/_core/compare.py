@@ -44,11 +44,13 @@ from nearly._prim.failures import unreadable, unsupported_leaf
 from nearly._report.records import Comparison, Example, Finding, Kind, Mismatch, Note, Side
 from nearly._tolerance import tolerance as tol
 from nearly.backends import (
+    DENSIFY_LIMIT,
     Leaf,
     Unreadable,
     backend_of,
     expand,
     graph_backend,
+    host_values,
     is_array_leaf,
     normalize_device,
     to_leaf,
@@ -589,9 +591,7 @@ def _failed_values(
 
 def _host_view(leaf: Leaf, shape: tuple[int, ...]) -> Array:
     """The values of a leaf on the host (a copy for a device tensor), broadcast to ``shape``."""
-    arr = backend_of(leaf.obj).host_array(leaf.obj) if leaf.native else leaf.array
-    assert arr is not None
-    return np.broadcast_to(arr, shape)
+    return np.broadcast_to(host_values(leaf, "comparing"), shape)
 
 
 def _compare_on_device(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
@@ -668,21 +668,18 @@ def _scatter(union: Array, sparse: Any, dtype: np.dtype[Any]) -> Array:
 
 
 def _dense(p: _Pair, leaf: Leaf, shape: tuple[int, ...]) -> Array:
-    """The values of a leaf as a dense host array broadcast to ``shape``."""
-    if leaf.sparse is None:
-        return _host_view(leaf, shape)
-    assert leaf.array is not None
-    size = leaf.array.size
+    """The values of a leaf as a dense host array broadcast to ``shape``: a sparse value is
+    densified to face a dense value of its size, but not beyond ``DENSIFY_LIMIT`` elements
+    to face a smaller one (a broadcast scalar)."""
     other = p.le if leaf is p.la else p.la
-    if size > _DENSIFY_LIMIT and size > _held(other):
+    size = math.prod(leaf.shape or ())
+    if leaf.sparse is not None and size > DENSIFY_LIMIT and size > _held(other):
         raise ValueError(
             f"cannot compare the sparse {leaf.type_name} at {p.where or 'the top level'} "
-            f"(shape {leaf.array.shape}) with a smaller value without densifying {size:,} "
+            f"(shape {leaf.shape}) with a smaller value without densifying {size:,} "
             "elements: compare it with a sparse value of its shape, or a dense one"
         )
-    out = np.zeros(size, leaf.array.dtype)
-    out[leaf.sparse.flat] = leaf.sparse.values
-    return np.broadcast_to(out.reshape(leaf.array.shape), shape)
+    return np.broadcast_to(host_values(leaf, "comparing", limit=None), shape)
 
 
 def _held(leaf: Leaf) -> int:
@@ -999,9 +996,9 @@ def run_finite(tree: Any) -> Comparison:
         if leaf.kind == "symbolic":
             graph_backend(leaf.obj).assert_finite_in_graph(format_path(event.path), leaf.obj)
             continue
-        arr = leaf.array
-        if arr is None or _dtypes.family(arr.dtype) not in ("float", "complex"):
+        if leaf.array is None or _dtypes.family(leaf.array.dtype) not in ("float", "complex"):
             continue
+        arr = host_values(leaf, "assert_finite")
         stats = measure_unequal(arr, arr, _finite_pair)
         if stats.failed == 0:
             continue

@@ -458,14 +458,32 @@ def _hint_standardized(
     kappa: float,
     kappa_given: bool,
     n: int,
+    stats: str,
+    vacuous: bool,
 ) -> str:
-    default = "" if kappa_given else " (the default, 1/√u; pass kappa= to state it)"
-    return (
+    computed = {
+        "dtype": f"computed in {dtype} in any summation order (stats='dtype', the default)",
+        "pairwise": f"computed in {dtype} by pairwise summation (stats='pairwise')",
+        "float64": "computed accurately, in float64 (stats='float64')",
+    }[stats]
+    if kappa_given:
+        conditioning = f"whose raw |mean|/std is up to {_g(kappa)}"
+    elif stats == "float64":
+        conditioning = f"whose raw |mean|/std is up to {_g(kappa)} (the default, 1/√u)"
+    else:
+        conditioning = "whose raw |mean| is up to its std (the default; pass kappa= for more)"
+    text = (
         f"mean {_g(mean)} (allowed ±{_g(mean_bound)}), std {_g(std)} (allowed 1 ± "
-        f"{_g(std_bound)}) at {list(index)}; bounds for {dtype} data whose raw |mean|/std is up "
-        f"to {_g(kappa)}{default}, standardized with accurately computed (float64) statistics, "
-        f"n={n}"
+        f"{_g(std_bound)}) at {list(index)}; bounds for n={n} values of {dtype} data "
+        f"{conditioning}, standardized with statistics {computed}"
     )
+    if vacuous:
+        text += (
+            f"; at this n a {dtype} sum in any order guarantees no correct digit, so the bound "
+            "is loose: state stats='pairwise' or stats='float64' if the statistics were "
+            "computed so"
+        )
+    return text
 
 
 @_says("hint.standardized.centre")

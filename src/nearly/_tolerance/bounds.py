@@ -110,7 +110,7 @@ class Derivation:
 
 
 def _host(x: Any, what: str = "derived tolerances") -> Array:
-    from nearly.backends import backend_of, to_leaf
+    from nearly.backends import host_values, to_leaf
 
     leaf = to_leaf(x)
     if leaf.kind == "symbolic":
@@ -118,11 +118,9 @@ def _host(x: Any, what: str = "derived tolerances") -> Array:
             f"{what} need values, and a graph tensor inside tf.function has none yet: "
             "run this on eager tensors (outside tf.function)"
         )
-    if leaf.native:
-        return np.asarray(backend_of(leaf.obj).host_array(leaf.obj))
     if leaf.array is None or not _dtypes.is_numeric(leaf.array.dtype):
         raise TypeError(f"{what} need numbers, got {leaf.type_name}")
-    return leaf.array
+    return host_values(leaf, what)
 
 
 def _unit(dtype: Any) -> float:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from nearly.backends._base import (
+    DENSIFY_LIMIT,
     Backend,
     CompilerBackend,
     DeviceBackend,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # mypy checks each shipped backend module against its protoco
     _host_backend: Backend = _numpy
 
 __all__ = [
+    "DENSIFY_LIMIT",
     "Backend",
     "CompilerBackend",
     "DeviceBackend",
@@ -58,6 +60,7 @@ __all__ = [
     "compiling_backend",
     "expand",
     "graph_backend",
+    "host_values",
     "is_array_leaf",
     "loaded_versions",
     "normalize_device",
@@ -131,6 +134,28 @@ def to_leaf(obj: Any) -> Leaf:
         leaf = np_backend.to_leaf(obj)
         assert leaf is not None
     return leaf
+
+
+def host_values(leaf: Leaf, what: str, limit: int | None = DENSIFY_LIMIT) -> np.ndarray[Any, Any]:
+    """The values of a leaf as a NumPy array on the host: a device tensor copied, a sparse
+    value densified (refused beyond ``limit`` elements), a meta tensor refused (it has none).
+    ``what`` names the caller in the errors."""
+    if leaf.meta:
+        raise TypeError(f"{what} needs values, and a meta {leaf.type_name} holds none")
+    if leaf.native:
+        return np.asarray(backend_of(leaf.obj).host_array(leaf.obj))
+    arr = leaf.array
+    assert arr is not None
+    if leaf.sparse is None:
+        return arr
+    if limit is not None and arr.size > limit:
+        raise ValueError(
+            f"{what} needs the values of the sparse {leaf.type_name} of shape {arr.shape} "
+            f"densified, and {arr.size:,} elements is more than nearly densifies ({limit:,})"
+        )
+    out = np.zeros(arr.size, arr.dtype)
+    out[leaf.sparse.flat] = leaf.sparse.values
+    return out.reshape(arr.shape)
 
 
 def normalize_device(name: str) -> str:

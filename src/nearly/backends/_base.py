@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from nearly._prim.rule import DeviceVerdict, Rule
 
 __all__ = [
+    "DENSIFY_LIMIT",
     "Attr",
     "Backend",
     "CompilerBackend",
@@ -75,6 +76,11 @@ class Unreadable(TypeError):
         super().__init__(f"cannot compare the {type_name}: {why}")
         self.type_name = type_name
         self.why = why
+
+
+#: A sparse value is densified only where a computation needs every element, and then never
+#: beyond this many elements (1 GiB of float64).
+DENSIFY_LIMIT = 1 << 27
 
 
 @dataclass(frozen=True)
