@@ -109,12 +109,11 @@ def _raise(
         text = f"{msg}\n\n{report}"
     else:
         text = str(msg(report))
+    failure = error(text, comparison)
     graph = tracing_backend()
-    if graph is not None:
-        # inside tf.function: fail when the graph runs, as graph-mode checks do
-        graph.fail_at_run_time(text)
-        return
-    raise error(text, comparison)
+    if graph is not None:  # inside tf.function: what is known while tracing fails now
+        graph.pass_through(failure)
+    raise failure
 
 
 def _check_tree(actual: Any, expected: Any, options: Options, msg: Any) -> None:

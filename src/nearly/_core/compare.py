@@ -180,7 +180,14 @@ def _structure_hints(event: StructureDiff) -> tuple[Finding, ...]:
 
 def _side(leaf: Leaf) -> Side:
     dt = leaf.dtype
-    return Side(leaf.type_name, None if dt is None else _dtypes.dtype_label(dt), leaf.shape)
+    label = leaf.format or (None if dt is None else _dtypes.dtype_label(dt))
+    return Side(leaf.type_name, label, leaf.shape)
+
+
+def _precision(leaf: Leaf, dt: np.dtype[Any]) -> np.dtype[Any]:
+    """The dtype whose ULPs and default tolerance a leaf's values get: a narrow format's
+    (complex32: float16), else the dtype's own."""
+    return dt if leaf.format is None else _dtypes.NARROW_FORMATS[leaf.format]
 
 
 def _fmt(x: Any) -> str:
@@ -252,6 +259,13 @@ class _Pair:
     def dtypes(self) -> dict[str, str | None]:
         return {"actual": self.sa.dtype, "expected": self.se.dtype}
 
+    def dtypes_differ(self, a: Array, e: Array) -> bool:
+        return a.dtype != e.dtype or self.la.format != self.le.format
+
+    def precisions(self, a: Array, e: Array) -> tuple[np.dtype[Any], np.dtype[Any]]:
+        """The dtypes whose ULPs and default tolerances the two sides' values get."""
+        return _precision(self.la, a.dtype), _precision(self.le, e.dtype)
+
 
 def _compare(
     path: Path,
@@ -267,6 +281,8 @@ def _compare(
     if container_types is None and not per_element and _identical_small(la, le):
         return [], []  # (per-element tolerances still get their shape checked below)
     p = _Pair(format_path(path), la, le, options, [])
+    if la.utf8 != le.utf8:
+        p.la, p.le = _as_text(la, le, p), _as_text(le, la, p)
     if "symbolic" in (p.la.kind, p.le.kind):
         found = _compare_symbolic(p)
         return ([] if found is None else [found]), p.notes
@@ -394,6 +410,7 @@ def _plain(la: Leaf, le: Leaf) -> bool:
         and la.array is not None
         and le.array is not None
         and type(la.obj) is type(le.obj)
+        and la.format == le.format
         and not (la.stand_in or le.stand_in)
         and la.mask is None
         and le.mask is None
@@ -413,6 +430,38 @@ def _all_equal(a: Array, e: Array) -> bool:
     # bfloat16): it is just unequal here
     with np.errstate(invalid="ignore"):
         return bool((a == e).all())
+
+
+def _as_text(leaf: Leaf, other: Leaf, p: _Pair) -> Leaf:
+    """A string tensor facing text (a str, an array of str): its bytes read as UTF-8 text,
+    noted (bytes that are not UTF-8 stay bytes, and differ); a scalar one facing Python
+    bytes: those bytes. Any other leaf as it is."""
+    arr = leaf.array
+    if not leaf.utf8 or arr is None:
+        return leaf
+    if arr.ndim == 0 and other.kind == "text" and isinstance(other.obj, bytes):
+        return dataclasses.replace(leaf, obj=arr[()], kind="text", array=None, utf8=False)
+    if not _holds_text(other):
+        return leaf
+    try:
+        texts = [b.decode("utf-8") for b in arr.reshape(-1).tolist()]
+    except UnicodeDecodeError:
+        return leaf
+    p.note("note.utf8", side="actual" if leaf is p.la else "expected")
+    if arr.ndim == 0:
+        return dataclasses.replace(leaf, obj=texts[0], kind="text", array=None, utf8=False)
+    return dataclasses.replace(leaf, array=np.array(texts, str).reshape(arr.shape), utf8=False)
+
+
+def _holds_text(leaf: Leaf) -> bool:
+    if leaf.kind == "text":
+        return isinstance(leaf.obj, str)
+    arr = leaf.array
+    if arr is None or leaf.stand_in:
+        return False
+    if arr.dtype.kind == "U":
+        return True
+    return arr.dtype == object and arr.size > 0 and isinstance(arr.reshape(-1)[0], str)
 
 
 def _compare_plain(p: _Pair) -> Mismatch | None:
@@ -517,7 +566,7 @@ def _align_shapes(p: _Pair, a: Array, e: Array) -> tuple[Array, Array] | Mismatc
         # values are asked about only where the arrays hold them (not a stand-in's zeros)
         known = not (p.la.stand_in or p.le.stand_in)
         rule = (
-            rule_for(a.dtype, e.dtype, a.shape, p.options, p.where, for_diagnosis=True)
+            rule_for(*p.precisions(a, e), a.shape, p.options, p.where, for_diagnosis=True)
             if numeric and known
             else None
         )
@@ -538,13 +587,13 @@ def _align_shapes(p: _Pair, a: Array, e: Array) -> tuple[Array, Array] | Mismatc
 
 def _dtype_outcome(p: _Pair, a: Array, e: Array, identical: bool, **kw: Any) -> Mismatch | None:
     """After the values passed: a dtype difference fails with check_dtype=True, else a note."""
-    if a.dtype == e.dtype:
+    if not p.dtypes_differ(a, e):
         return None
     if p.options.check_dtype:
         return p.mismatch(
             "dtype",
             Finding("dtype.differ", p.dtypes),
-            (_diagnose.dtype_only_hint(a.dtype, e.dtype, identical),),
+            (_diagnose.dtype_only_hint(p.dtypes, identical),),
             count=0,
             total=int(a.size),
             **kw,
@@ -561,7 +610,7 @@ def _failed_values(
     hints: tuple[Finding, ...],
     rule: Rule | None,
 ) -> Mismatch:
-    differs = a.dtype != e.dtype
+    differs = p.dtypes_differ(a, e)
     if differs:
         also = Finding("hint.dtype_also", {**p.dtypes, "checked": p.options.check_dtype})
         hints = (*hints, also)
@@ -576,7 +625,7 @@ def _failed_values(
         count=stats.failed,
         total=stats.total,
         index=index,
-        tolerance=None if rule is None else tolerance_of(p.options, a.dtype, e.dtype),
+        tolerance=None if rule is None else tolerance_of(p.options, *p.precisions(a, e)),
         worst_abs=stats.worst_abs,
         worst_rel=stats.worst_rel,
         worst_ulps=stats.worst_ulps,
@@ -607,7 +656,7 @@ def _compare_on_device(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | N
         host_fails = int(np.count_nonzero(failure_mask(verdict.actual, verdict.expected, rule)))
     if verdict.clear_fail + host_fails == 0:
         found = _dtype_outcome(
-            p, a, e, verdict.unequal == 0, tolerance=tolerance_of(p.options, a.dtype, e.dtype)
+            p, a, e, verdict.unequal == 0, tolerance=tolerance_of(p.options, *p.precisions(a, e))
         )
         if p.options.describe_passing and verdict.unequal:
             p.note("note.close_not_identical", count=verdict.unequal, total=int(a.size))
@@ -701,7 +750,7 @@ def _compare_values(p: _Pair, a: Array, e: Array) -> Mismatch | None:
 
 
 def _compare_numeric(p: _Pair, a: Array, e: Array) -> Mismatch | None:
-    rule = rule_for(a.dtype, e.dtype, a.shape, p.options, p.where)
+    rule = rule_for(*p.precisions(a, e), a.shape, p.options, p.where)
     if p.la.native or p.le.native:
         if p.la.mask is None and p.le.mask is None:
             return _compare_on_device(p, a, e, rule)
@@ -714,7 +763,7 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
     masks = _masks(p.la, p.le, a.shape)
     if count_failures(a, e, rule, masks=masks, limit=1) == 0:
         exact = _exact_rule(rule)
-        need_identity = a.dtype != e.dtype and p.options.check_dtype
+        need_identity = p.dtypes_differ(a, e) and p.options.check_dtype
         describe = p.options.describe_passing and not rule.exact_only
         # one pass either way: the note's measurements count the differing elements too
         unequal = measure(a, e, exact, masks=masks) if describe else None
@@ -723,7 +772,7 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
         else:
             differing = count_failures(a, e, exact, masks=masks, limit=1) if need_identity else 0
         found = _dtype_outcome(
-            p, a, e, differing == 0, tolerance=tolerance_of(p.options, a.dtype, e.dtype)
+            p, a, e, differing == 0, tolerance=tolerance_of(p.options, *p.precisions(a, e))
         )
         if unequal is not None and differing:
             p.notes.append(Note(p.where, _close_not_identical(unequal)))

@@ -187,8 +187,8 @@ def _generic(stats: ValueStats) -> Finding:
     )
 
 
-def dtype_only_hint(da: np.dtype[Any], de: np.dtype[Any], identical: bool) -> Finding:
-    labels = {"actual": _dtypes.dtype_label(da), "expected": _dtypes.dtype_label(de)}
+def dtype_only_hint(labels: dict[str, str | None], identical: bool) -> Finding:
+    """``labels``: the two sides' dtype names (``actual``, ``expected``)."""
     return Finding("hint.dtype_only", {**labels, "identical": identical})
 
 

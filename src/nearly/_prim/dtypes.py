@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "NARROW_FORMATS",
     "FloatFormat",
     "as_dtype",
     "dtype_label",
@@ -80,6 +81,12 @@ def is_numeric(dt: np.dtype[Any]) -> bool:
 def dtype_label(dt: np.dtype[Any]) -> str:
     """The name users know a dtype by: float32, bfloat16, datetime64[s], <U5 -> str32."""
     return str(dt.name) if dt.kind not in "UV" or _is_ml_dtype(dt) else str(dt)
+
+
+#: Formats NumPy has no dtype for, held on the host in a wider dtype, and the dtype whose
+#: precision they have: ULPs and default tolerances are those of that dtype (torch's
+#: complex32 is read as complex64, its parts being float16).
+NARROW_FORMATS: dict[str, np.dtype[Any]] = {"complex32": np.dtype(np.float16)}
 
 
 @dataclass(frozen=True)

@@ -549,6 +549,11 @@ def _note_meta(side: str) -> str:
     return f"{side} is a meta tensor (a shape and a dtype, no values): its values are not compared"
 
 
+@_says("note.utf8")
+def _note_utf8(side: str) -> str:
+    return f"{side} is a string tensor: its bytes were read as UTF-8 to compare them with text"
+
+
 @_says("note.broadcast")
 def _note_broadcast(actual: Sequence[int], expected: Sequence[int], shape: Sequence[int]) -> str:
     return (

@@ -52,6 +52,10 @@ class Leaf:
     native: bool = False  # values stay on their device; ``array`` is a shape/dtype stand-in
     labels: bool = False  # labels (a pandas Index): compared exactly, differences are structure
     sparse: Sparse | None = None  # stored elements of a sparse value; ``array`` is a stand-in
+    # a format NumPy has no dtype for, held in the wider ``array.dtype`` (``"complex32"``); a
+    # key of ``nearly._prim.dtypes.NARROW_FORMATS``
+    format: str | None = None
+    utf8: bool = False  # bytes that stand for text (a TF string tensor): read as UTF-8 to face str
 
     @property
     def stand_in(self) -> bool:
@@ -266,6 +270,7 @@ class GraphBackend(Backend, Protocol):
         self, where: str, value: Any, lo: float | None, hi: float | None
     ) -> None: ...
 
-    def fail_at_run_time(self, report: str) -> None:
-        """Add an op that raises ``report`` when the graph runs."""
+    def pass_through(self, error: BaseException) -> None:
+        """Mark an error raised while tracing (a static difference) so that it reaches the
+        caller as itself, not wrapped by the tracer."""
         ...

@@ -37,9 +37,9 @@ __all__ = [
     "assert_in_range_in_graph",
     "device_verdict",
     "expand",
-    "fail_at_run_time",
     "host_array",
     "numpy_dtype",
+    "pass_through",
     "replay",
     "to_leaf",
     "tracing",
@@ -66,7 +66,8 @@ def _eager_leaf(obj: Any, tensor: tf.Tensor, name: str) -> Leaf:
     if NATIVE_ON_CPU or "CPU" not in device.upper():
         stand_in = np.broadcast_to(np.zeros((), numpy_dtype(tensor)), tuple(tensor.shape))
         return Leaf(tensor, "array", name, stand_in, device=device, native=True)
-    return Leaf(obj, "array", name, _host_view(tensor), device=device)
+    text = tensor.dtype == tf.string
+    return Leaf(obj, "array", name, _host_view(tensor), device=device, utf8=text)
 
 
 def _host_view(tensor: tf.Tensor) -> np.ndarray[Any, Any]:
@@ -316,13 +317,11 @@ def assert_close_in_graph(
     tf.debugging.Assert(tf.equal(count, 0), [message], summarize=1, name="nearly_assert_close")
 
 
-def fail_at_run_time(report: str) -> None:
-    """A difference found while tracing (a static shape, a dtype, the structure): raise it
-    when the graph runs, like every other graph-mode check (an exception raised while
-    tracing would reach the user wrapped in TensorFlow's StagingError)."""
-    refuse_xla("assert_close")
-    text = " / ".join(line.strip() for line in report.splitlines() if line.strip())
-    tf.debugging.Assert(tf.constant(False), [tf.constant(text)], name="nearly_check_failed")
+def pass_through(error: BaseException) -> None:
+    """AutoGraph rewraps an exception raised in converted code as a StagingError unless the
+    exception says to pass it through: a static difference then reaches the caller as the
+    NotClose (or other check failure) it is, at trace time."""
+    error.ag_pass_through = True  # type: ignore[attr-defined]
 
 
 def assert_equal_in_graph(where: str, actual: tf.Tensor, expected: tf.Tensor) -> None:

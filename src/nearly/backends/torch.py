@@ -133,13 +133,21 @@ def to_leaf(obj: Any) -> Leaf | None:
         if coo.dense_dim() == 0:  # (a hybrid tensor's dense blocks are read densified)
             indices = coo.indices().cpu().numpy()
             return sparse_leaf(obj, tuple(obj.shape), indices, host_array(coo.values()), device)
+    narrow = "complex32" if obj.dtype == torch.complex32 else None
     if obj.is_meta or is_native(obj):
         # no host copy: a zero-strided stand-in carries the shape and dtype
         stand_in = np.broadcast_to(np.zeros((), numpy_dtype(obj.dtype)), tuple(obj.shape))
         return Leaf(
-            obj, "array", name, stand_in, device=device, meta=obj.is_meta, native=not obj.is_meta
+            obj,
+            "array",
+            name,
+            stand_in,
+            device=device,
+            meta=obj.is_meta,
+            native=not obj.is_meta,
+            format=narrow,
         )
-    return Leaf(obj, "array", name, host_array(obj), device=device)
+    return Leaf(obj, "array", name, host_array(obj), device=device, format=narrow)
 
 
 # --------------------------------------------------------------------- on-device verdicts
