@@ -65,6 +65,14 @@ try:
     import pandas as pd
 except ImportError:  # pragma: no cover - the test extra installs it
     pd = None
+try:
+    import scipy.sparse as sparse
+except ImportError:  # pragma: no cover - the test extra installs it
+    sparse = None
+try:
+    import xarray as xr
+except ImportError:  # pragma: no cover - the test extra installs it
+    xr = None
 
 # ------------------------------------------------------------------------------- dtypes
 
@@ -329,10 +337,57 @@ def labelled(draw: st.DrawFn) -> Any:
     return frame[chosen[0]] if draw(st.booleans()) else frame
 
 
+SPARSE_FORMATS = ["csr", "csc", "coo", "bsr", "dia", "dok", "lil"]
+
+
+def as_sparse(arr: Any, fmt: str, kind: str) -> Any:
+    """A 2-D numeric array as a scipy.sparse value of that format (``kind``: matrix or
+    array); the array itself where scipy has no such sparse dtype (float16, big-endian...)."""
+    assert sparse is not None
+    if isinstance(arr, np.ma.MaskedArray) or arr.dtype.kind not in "biufc" or arr.ndim != 2:
+        return arr
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return getattr(sparse, f"{fmt}_{kind}")(arr)
+    except (TypeError, ValueError):
+        return arr
+
+
+@st.composite
+def sparse_values(draw: st.DrawFn) -> Any:
+    arr = draw(np_arrays())
+    if arr.ndim != 2 and arr.size:
+        arr = arr.reshape(1, -1) if draw(st.booleans()) else arr.reshape(-1, 1)
+    fmt = draw(st.sampled_from(SPARSE_FORMATS))
+    return as_sparse(arr, fmt, draw(st.sampled_from(["matrix", "array"])))
+
+
+@st.composite
+def xarrays(draw: st.DrawFn) -> Any:
+    """xarray DataArrays with random dims, coordinates (sometimes) and a name (sometimes)."""
+    assert xr is not None
+    arr = draw(np_arrays())
+    dims = tuple(draw(st.sampled_from(["x", "y", "t"])) + str(i) for i in range(arr.ndim))
+    coords = {}
+    if arr.ndim and draw(st.booleans()):
+        coords[dims[0]] = draw(st.sampled_from([np.arange, lambda n: np.arange(n) * 0.5]))(
+            arr.shape[0]
+        )
+    name = draw(st.sampled_from([None, None, "loss", "acc"]))
+    if arr.dtype.kind not in "biufcU" or arr.dtype.name in ML:
+        return arr  # (xarray converts dates to nanoseconds, and refuses ml_dtypes)
+    return xr.DataArray(arr, dims=dims, coords=coords, name=name)
+
+
 def leaves(frameworks: list[str]) -> st.SearchStrategy[Any]:
     families = [np_arrays(), np_arrays(), py_leaves, np_arrays().map(lambda a: a.view(Refuses))]
     if pd is not None:
         families.append(labelled())
+    if sparse is not None:
+        families.append(sparse_values())
+    if xr is not None:
+        families.append(xarrays())
     return st.one_of(*families)
 
 
@@ -351,7 +406,18 @@ def trees(frameworks: list[str]) -> st.SearchStrategy[Any]:
 
 
 def transform_tree(tree: Any, fn: Callable[[Any], Any]) -> Any:
-    """``tree`` with every array leaf replaced by ``fn(leaf)``."""
+    """``tree`` with every array leaf replaced by ``fn(leaf)``; a sparse value or a DataArray
+    is rebuilt around ``fn`` of its values where that is still an array it can hold (else it
+    becomes that value)."""
+    if sparse is not None and sparse.issparse(tree):
+        new = fn(tree.toarray())
+        kind = "matrix" if isinstance(tree, sparse.spmatrix) else "array"
+        return as_sparse(new, tree.format, kind) if isinstance(new, np.ndarray) else new
+    if xr is not None and isinstance(tree, xr.DataArray):
+        new = fn(tree.values)
+        if type(new) is np.ndarray and new.shape == tree.shape:
+            return tree.copy(data=new)
+        return new
     if isinstance(tree, dict):
         return {k: transform_tree(v, fn) for k, v in tree.items()}
     if isinstance(tree, Point):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -662,6 +664,8 @@ def test_text_differs(wrap: Any) -> None:
     wrap.fails(None, 0, "type")
     wrap.fails(0.0, None, "type")
     wrap.fails("1", 1, "type")
+    wrap.fails("1/3", Fraction(1, 3), "type")  # text against a number held as an object
+    wrap.fails(Decimal("1"), b"1", "type")
 
 
 def test_string_arrays(wrap: Any) -> None:

@@ -467,7 +467,7 @@ def _holds_text(leaf: Leaf) -> bool:
 def _compare_plain(p: _Pair) -> Mismatch | None:
     """None, Python text and plain objects (and any of them against an array)."""
     la, le = p.la, p.le
-    if la.kind != le.kind and "object" not in (la.kind, le.kind):
+    if la.kind != le.kind and ("object" not in (la.kind, le.kind) or "text" in (la.kind, le.kind)):
         return p.mismatch("type", Finding("type.differ", p.types))
     if la.kind == "none":
         return None
