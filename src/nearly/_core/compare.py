@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -27,9 +28,12 @@ from nearly._core.engine import (
     measure,
     measure_unequal,
     nonfinite_counts,
+    quick_measurable,
+    quick_unequal,
 )
 from nearly._core.options import EXACT, Options
 from nearly._core.tree import (
+    Event,
     LeafPair,
     Path,
     StructureDiff,
@@ -41,7 +45,16 @@ from nearly._core.tree import (
 from nearly._prim import dtypes as _dtypes
 from nearly._prim.exact import as_fraction, exact_close_real
 from nearly._prim.failures import unreadable, unsupported_leaf
-from nearly._report.records import Comparison, Example, Finding, Kind, Mismatch, Note, Side
+from nearly._report.records import (
+    Comparison,
+    Example,
+    Finding,
+    Kind,
+    Mismatch,
+    Note,
+    PendingNote,
+    Side,
+)
 from nearly._tolerance import tolerance as tol
 from nearly.backends import (
     DENSIFY_LIMIT,
@@ -64,16 +77,22 @@ Array = np.ndarray[Any, Any]
 def run(actual: Any, expected: Any, options: Options) -> Comparison:
     """Compare two nested structures; every failing leaf becomes one Mismatch."""
     # findings per event, in walk order; small leaves wait in `batch` for a joint verdict
-    slots: list[tuple[list[Mismatch], list[Note]]] = []
+    slots: list[tuple[list[Mismatch], list[PendingNote]]] = []
     batch = _SmallLeaves(options, slots)
     leaves = 0
-    for event in walk(
-        actual,
-        expected,
-        strict_types=options.strict_types,
-        is_array_leaf=is_array_leaf,
-        expand=expand,
-    ):
+    events: Iterable[Event] = (
+        # two arrays: the commonest call, one leaf at the top level, nothing to walk
+        (LeafPair((), actual, expected),)
+        if type(actual) is np.ndarray and type(expected) is np.ndarray
+        else walk(
+            actual,
+            expected,
+            strict_types=options.strict_types,
+            is_array_leaf=is_array_leaf,
+            expand=expand,
+        )
+    )
+    for event in events:
         if isinstance(event, LeafPair):
             leaves += 1
             try:
@@ -110,7 +129,9 @@ class _SmallLeaves:
     SMALL = 4096  # elements per leaf
     FLUSH = 1 << 20  # elements waiting in a group
 
-    def __init__(self, options: Options, slots: list[tuple[list[Mismatch], list[Note]]]) -> None:
+    def __init__(
+        self, options: Options, slots: list[tuple[list[Mismatch], list[PendingNote]]]
+    ) -> None:
         t = options.tolerance
         # per-element tolerances must be checked against each leaf's shape, identical or not
         self.on = t is None or (t.rtol_exact is not None and t.atol_exact is not None)
@@ -158,8 +179,11 @@ class _SmallLeaves:
     def _decide(self, dtype: np.dtype[Any]) -> None:
         waiting = self.groups.pop(dtype)
         self.sizes.pop(dtype)
-        a = np.concatenate([x.reshape(-1) for _, _, x, _ in waiting])
-        e = np.concatenate([y.reshape(-1) for _, _, _, y in waiting])
+        if len(waiting) == 1:
+            a, e = waiting[0][2].reshape(-1), waiting[0][3].reshape(-1)
+        else:
+            a = np.concatenate([x.reshape(-1) for _, _, x, _ in waiting])
+            e = np.concatenate([y.reshape(-1) for _, _, _, y in waiting])
         rule = rule_for(dtype, dtype, a.shape, self.options, "")
         if count_failures(a, e, rule, limit=1) == 0:
             return
@@ -214,7 +238,7 @@ def _examples(stats: ValueStats, masks: tuple[Array, Array] | None = None) -> li
     ]
 
 
-def compare_leaves(pair: LeafPair, options: Options) -> tuple[list[Mismatch], list[Note]]:
+def compare_leaves(pair: LeafPair, options: Options) -> tuple[list[Mismatch], list[PendingNote]]:
     """One Mismatch per failing leaf (several for a structured array), plus notes."""
     la, le = to_leaf(pair.actual), to_leaf(pair.expected)
     return _compare(pair.path, la, le, options, pair.container_types)
@@ -231,7 +255,7 @@ class _Pair:
     la: Leaf
     le: Leaf
     options: Options
-    notes: list[Note]
+    notes: list[PendingNote]
 
     @property
     def sa(self) -> Side:
@@ -273,7 +297,7 @@ def _compare(
     le: Leaf,
     options: Options,
     container_types: tuple[str, str] | None,
-) -> tuple[list[Mismatch], list[Note]]:
+) -> tuple[list[Mismatch], list[PendingNote]]:
     if la.labels or le.labels:
         return _compare_labels(path, la, le, options, container_types)
     t = options.tolerance
@@ -319,7 +343,7 @@ def _compare_labels(
     le: Leaf,
     options: Options,
     container_types: tuple[str, str] | None,
-) -> tuple[list[Mismatch], list[Note]]:
+) -> tuple[list[Mismatch], list[PendingNote]]:
     """Labels (an index) are structure: compared exactly, whatever the tolerance, and a
     difference is a structure mismatch (its diagnoses still say how they differ: shifted,
     reordered...)."""
@@ -340,7 +364,7 @@ def _compare_labels(
         for m in found
     ]
     # an index is its labels: RangeIndex vs Index is no difference worth a note
-    return labels, [n for n in notes if n.code != "note.types"]
+    return labels, [n for n in notes if not (isinstance(n, Note) and n.code == "note.types")]
 
 
 _TOLERANCE_HINTS = frozenset({"hint.integers", "hint.rounding", "hint.beyond_rounding"})
@@ -688,8 +712,8 @@ def _compare_sparse(p: _Pair, a: Array, e: Array) -> Mismatch | None:
     def at(i: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(int(c[i[0]]) for c in coords) if shape else i
 
-    for k, note in enumerate(p.notes):
-        if note.code == "note.close_not_identical":
+    for k, note in enumerate(p.notes):  # (measured now: sparse values are never lazy)
+        if isinstance(note, Note) and note.code == "note.close_not_identical":
             params = {**note.finding.params, "total": size}
             p.notes[k] = Note(note.path, Finding(note.code, params))
     if found is None or found.kind not in ("value", "dtype") or found.total != union.size:
@@ -766,7 +790,13 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
         need_identity = p.dtypes_differ(a, e) and p.options.check_dtype
         describe = p.options.describe_passing and not rule.exact_only
         # one pass either way: the note's measurements count the differing elements too
-        unequal = measure(a, e, exact, masks=masks) if describe else None
+        unequal = None
+        if describe and not need_identity and _lazy_note(p, a, e, exact, masks):
+            describe = False
+        if describe:
+            unequal = (masks is None and quick_unequal(a, e, exact)) or measure(
+                a, e, exact, masks=masks
+            )
         if unequal is not None:
             differing = unequal.failed
         else:
@@ -783,6 +813,25 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
     if derivation is not None and masks is None:
         hints = (*_diagnose.bound_hints(a, e, rule, stats, derivation), *hints)
     return _failed_values(p, a, e, stats, hints, rule)
+
+
+def _lazy_note(
+    p: _Pair, a: Array, e: Array, exact: Rule, masks: tuple[Array, Array] | None
+) -> bool:
+    """For small host arrays that passed, the "close but not identical" note is measured only
+    when the Comparison's notes are first read (from copies: inputs are not retained)."""
+    if masks is not None or p.la.sparse is not None or p.le.sparse is not None:
+        return False
+    if p.la.native or p.le.native or not quick_measurable(a, e):
+        return False
+    where, x, y = p.where, a.copy(), e.copy()
+
+    def note() -> Note | None:
+        stats = quick_unequal(x, y, exact) or measure(x, y, exact)
+        return Note(where, _close_not_identical(stats)) if stats.failed else None
+
+    p.notes.append(note)
+    return True
 
 
 def _compare_exactly(p: _Pair, a: Array, e: Array, fa: str, fe: str) -> Mismatch | None:
@@ -825,6 +874,31 @@ def _masks(la: Leaf, le: Leaf, shape: tuple[int, ...]) -> tuple[Array, Array] | 
     return ma, me
 
 
+def _scalar_rule(
+    da: np.dtype[Any], de: np.dtype[Any], t: tol.Tolerance | None, equal_nan: bool
+) -> Rule:
+    """The rule of scalar tolerances ``t`` (None: the dtypes' default), made once per dtype
+    pair and tolerance value (keyed by integers and floats: hashing Fractions is slow)."""
+    if t is None:
+        return _rule_of(da, de, None, equal_nan)
+    assert t.rtol_exact is not None and t.atol_exact is not None
+    r, a = t.rtol_exact, t.atol_exact
+    key = (t.rtol, t.atol, r.numerator, r.denominator, a.numerator, a.denominator, t.ulps)
+    return _rule_of(da, de, key, equal_nan)
+
+
+@lru_cache(maxsize=512)
+def _rule_of(
+    da: np.dtype[Any], de: np.dtype[Any], key: tuple[Any, ...] | None, equal_nan: bool
+) -> Rule:
+    low = _dtypes.lower_precision(da, de)
+    if key is None:
+        t = tol.default(low)
+        return Rule(t.rtol, t.atol, t.rtol_exact, t.atol_exact, t.ulps, low, equal_nan)
+    rt, at, rn, rd, an, ad, ulps = key
+    return Rule(rt, at, Fraction(rn, rd), Fraction(an, ad), ulps, low, equal_nan)
+
+
 def _exact_rule(rule: Rule) -> Rule:
     return Rule(0.0, 0.0, Fraction(0), Fraction(0), None, rule.ulp_dtype, rule.equal_nan)
 
@@ -846,6 +920,9 @@ def rule_for(
 ) -> Rule:
     """The rule for one pair. Per-element tolerance arrays must broadcast to the compared
     shape; for a shape diagnosis (where shapes differ) their largest value stands in."""
+    t = options.tolerance
+    if t is None or (t.rtol_exact is not None and t.atol_exact is not None):
+        return _scalar_rule(da, de, t, options.equal_nan)  # the same for every shape
     t = tolerance_of(options, da, de)
     values: list[Any] = []
     for name, value, exact in (("rtol", t.rtol, t.rtol_exact), ("atol", t.atol, t.atol_exact)):
@@ -1015,7 +1092,9 @@ def _is_nan(x: Any) -> bool:
         return False
 
 
-def _compare_fields(path: Path, a: Array, e: Array, p: _Pair) -> tuple[list[Mismatch], list[Note]]:
+def _compare_fields(
+    path: Path, a: Array, e: Array, p: _Pair
+) -> tuple[list[Mismatch], list[PendingNote]]:
     """Structured arrays: each field is compared as a leaf of its own, at path['field']."""
     na, ne = list(a.dtype.names or ()), list(e.dtype.names or ())
     found: list[Mismatch] = []

@@ -14,6 +14,7 @@ nothing proportional to the input. Two passes:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -34,10 +35,17 @@ __all__ = [
     "count_failures",
     "failure_mask",
     "measure",
+    "quick_measurable",
+    "quick_unequal",
 ]
 
 CHUNK = 1 << 16
 EXAMPLES = 5
+#: Verdicts on small arrays are first tried by :func:`_quick_pass` (a few vectorised
+#: operations, no plan). ``NEARLY_FAST_PATH=0`` turns it off: the full engine then decides
+#: everything, with the same verdicts (the test suite runs both ways).
+QUICK = os.environ.get("NEARLY_FAST_PATH", "1") != "0"
+QUICK_MAX = 1 << 14  # elements
 
 Array = np.ndarray[Any, Any]
 
@@ -462,12 +470,19 @@ def _identical(x: Array, y: Array, plan: _Plan) -> bool:
         return bool(np.equal(x, y, out=plan.buffer(np.dtype(bool), x.size)).all())
 
 
+def _shrunken(rtol: Fraction | None, atol: Fraction | None, dt: np.dtype[Any]) -> tuple[Any, Any]:
+    # (keyed by integers: hashing a Fraction costs a modular inverse)
+    assert rtol is not None and atol is not None  # scalar tolerances only
+    return _shrunken_of(rtol.numerator, rtol.denominator, atol.numerator, atol.denominator, dt)
+
+
 @lru_cache(maxsize=256)
-def _shrunken(rtol: Fraction, atol: Fraction, dt: np.dtype[Any]) -> tuple[Any, Any]:
+def _shrunken_of(rn: int, rd: int, an: int, ad: int, dt: np.dtype[Any]) -> tuple[Any, Any]:
     """rtol·(1 − 32u) and atol·(1 − 32u) − 4·s, rounded down into ``dt`` (s: its smallest
     subnormal). With these, ``fl(|a − e|) <= fl(|e|·rtol' + atol')`` computed in ``dt``
     implies ``|a − e| <= atol + rtol·|e|`` exactly: each of the four roundings moves a side by
     at most u relatively (or by s/2 in the subnormal range), and the margin covers them all."""
+    rtol, atol = Fraction(rn, rd), Fraction(an, ad)
     fi = np.finfo(dt)
     u = float(fi.eps) / 2
     s = float(fi.smallest_subnormal)
@@ -582,6 +597,9 @@ def count_failures(
     ``transform`` is applied to each chunk of ``a`` (in the work dtype) first; diagnoses use
     it to ask "would they match after ...?". ``limit`` stops counting early.
     """
+    quick = QUICK and limit is not None and transform is None and masks is None
+    if quick and a.size <= QUICK_MAX and _quick_pass(a, e, rule):
+        return 0
     failed = 0
     batch = CHUNK if limit is None else 1
     for found in _scan(a, e, rule, _prepare(a, e, rule), masks, transform, False, batch):
@@ -589,6 +607,93 @@ def count_failures(
         if limit is not None and failed >= limit:
             break
     return failed
+
+
+_QUICK_FLOATS = frozenset(np.dtype(t) for t in ("float16", "float32", "float64"))
+_QUICK_INTS = frozenset(
+    np.dtype(t) for t in ("int8", "int16", "int32", "uint8", "uint16", "uint32")
+)
+_WIDE_INTS = frozenset(np.dtype(t) for t in ("int64", "uint64"))
+
+
+def _quick_pass(a: Array, e: Array, rule: Rule) -> bool:
+    """Whether every element certainly passes, settled with a few whole-array operations:
+    equal elements (NumPy's ``==`` compares float and integer values exactly where the cast
+    to the common type is exact, which is checked), NaN pairs under ``equal_nan``, and the
+    rule in float32/float64 with tolerances shrunk by :func:`_shrunken`. False means "not
+    settled here": the full engine decides (the boundary, ULPs, complex magnitudes...)."""
+    if rule.rtol_exact is None or rule.atol_exact is None or a.shape != e.shape:
+        return False
+    if isinstance(a, np.ma.MaskedArray) or isinstance(e, np.ma.MaskedArray):
+        return False  # (masks are the caller's: ``masks=``)
+    da, de = a.dtype, e.dtype
+    fa, fe = da in _QUICK_FLOATS, de in _QUICK_FLOATS
+    if not (fa or da.kind == "c") and not (fe or de.kind == "c"):
+        return False  # two integer arrays (exact rules of their own), or other kinds
+    for x, dx in ((a, da), (e, de)):
+        if dx in _QUICK_FLOATS or (dx.kind == "c" and dx.itemsize <= 16) or dx in _QUICK_INTS:
+            continue
+        if dx in _WIDE_INTS and (not x.size or int(np.abs(x.astype(np.float64)).max()) < 2**52):
+            continue  # every value converts to float64 exactly
+        return False
+    with np.errstate(all="ignore"):
+        if fa and fe:
+            work = np.float64 if np.float64 in (da.type, de.type) else np.float32
+            x, y = a.astype(work, copy=False), e.astype(work, copy=False)
+            r, t = _shrunken(rule.rtol_exact, rule.atol_exact, np.dtype(work))
+            if r < 0.25 and t < np.finfo(work).max / 4:
+                # t is finite for every finite y: the strict test fails any non-finite case
+                ok = np.abs(x - y) < np.abs(y) * r + t
+            else:
+                ok = np.zeros(a.shape, bool)
+            if ok.all():
+                return True
+            ok |= x == y
+        else:
+            ok = np.asarray(a == e)
+        if rule.equal_nan and not ok.all():
+            ok |= np.isnan(a) & np.isnan(e)
+        return bool(ok.all())
+
+
+def quick_measurable(a: Array, e: Array) -> bool:
+    """Whether :func:`quick_unequal` takes this pair: small float arrays of one shape."""
+    return (
+        QUICK
+        and a.size <= QUICK_MAX
+        and a.shape == e.shape
+        and a.dtype in _QUICK_FLOATS
+        and e.dtype in _QUICK_FLOATS
+        and not isinstance(a, np.ma.MaskedArray)
+        and not isinstance(e, np.ma.MaskedArray)
+    )
+
+
+def quick_unequal(a: Array, e: Array, rule: Rule) -> ValueStats | None:
+    """For a small pair of float arrays that passed: how many elements differ, by how much at
+    most (absolute, and in ULPs of ``rule.ulp_dtype``) — the "close but not identical" note,
+    from a few whole-array operations. None where :func:`measure` must do it."""
+    if not quick_measurable(a, e):
+        return None
+    with np.errstate(all="ignore"):
+        x, y = a.astype(np.float64, copy=False), e.astype(np.float64, copy=False)
+        differ = x != y
+        if rule.equal_nan:
+            differ &= ~(np.isnan(x) & np.isnan(y))
+        where = np.flatnonzero(differ)
+        stats = ValueStats(failed=int(where.size), total=int(a.size))
+        if not where.size:
+            return stats
+        xs, ys = x.reshape(-1)[where], y.reshape(-1)[where]
+        d = np.abs(xs - ys)  # exact differences of float64 values, rounded once
+        if not np.isfinite(d).all():
+            return None
+        j = int(np.argmax(d))
+        stats.worst_abs = Extreme(float(d[j]), _unravel(int(where[j]), a.shape), 0.0)
+        ud = _dtypes.ulp_distance(a.reshape(-1)[where], e.reshape(-1)[where], rule.ulp_dtype)
+        k = int(np.argmax(ud))
+        stats.worst_ulps = Extreme(float(ud[k]), _unravel(int(where[k]), a.shape), None)
+    return stats
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from nearly._tolerance.tolerance import Tolerance
@@ -86,7 +87,23 @@ def check_msg(func: str, msg: Any) -> str | Callable[[str], str] | None:
     )
 
 
-def make_options(
+def make_options(func: str, **given: Any) -> Options:
+    """The validated options of one call; made once per distinct set of arguments (a test
+    suite repeats the same few), so that tolerances are read and checked once."""
+    try:
+        key = (func, *((name, type(v), v) for name, v in sorted(given.items())))
+        return _cached_options(key)
+    except TypeError:  # an unhashable argument (a per-element tolerance array)
+        return _make_options(func, **given)
+
+
+@lru_cache(maxsize=1024)
+def _cached_options(key: tuple[Any, ...]) -> Options:
+    func, *items = key
+    return _make_options(func, **{name: v for name, _, v in items})
+
+
+def _make_options(
     func: str,
     *,
     rtol: Any = None,

@@ -3,7 +3,7 @@ is in :mod:`nearly._report.messages`, the report's layout in :mod:`nearly._repor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,7 +13,7 @@ from nearly._report import text as _text
 if TYPE_CHECKING:
     from nearly._tolerance.tolerance import Tolerance
 
-__all__ = ["Comparison", "Example", "Finding", "Mismatch", "Note", "Side"]
+__all__ = ["Comparison", "Example", "Finding", "Mismatch", "Note", "PendingNote", "Side"]
 
 Kind = Literal["structure", "type", "shape", "dtype", "value"]
 
@@ -138,14 +138,28 @@ class Mismatch:
         return _text.mismatch_to_dict(self)
 
 
+#: a note, or a callable that measures it when first asked for (None: nothing to note)
+PendingNote = Note | Callable[[], Note | None]
+
+
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """The outcome of comparing two values: ``bool(c)`` is ``c.ok``; ``str(c)`` is the report."""
 
     mismatches: list[Mismatch]
-    notes: list[Note]
+    # notes, and notes measured only when first asked for: callables returning a Note or None
+    # (a passing compare() need not measure how its leaves differ unless someone looks)
+    found_notes: list[PendingNote]
     leaves: int
     check: Literal["close", "equal", "finite", "range", "sums", "standardized"] = "close"
+
+    @property
+    def notes(self) -> list[Note]:
+        """What differs without failing, in walk order."""
+        if any(not isinstance(n, Note) for n in self.found_notes):
+            resolved = [n if isinstance(n, Note) else n() for n in self.found_notes]
+            object.__setattr__(self, "found_notes", [n for n in resolved if n is not None])
+        return self.found_notes  # type: ignore[return-value]  # (all Notes now)
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,134 @@
+"""The small-call fast path (engine._quick_pass) only ever settles certain passes: whatever it
+says pass, the full engine says pass, and verdicts are the same with it on and off."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import nearly
+from nearly._core import engine
+from nearly._prim.dtypes import lower_precision
+from nearly._prim.rule import Rule
+
+DTYPES = [
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "int8",
+    "int32",
+    "int64",
+    "uint64",
+    "bool",
+]
+
+
+@pytest.fixture
+def full_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "QUICK", False)
+
+
+@st.composite
+def pairs(draw: st.DrawFn) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], Rule]:
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=6))
+    da, de = (np.dtype(draw(st.sampled_from(DTYPES))) for _ in range(2))
+    e = draw(hnp.arrays(de, shape))
+    # actual: expected nudged a little, or anything
+    if draw(st.booleans()):
+        with np.errstate(all="ignore"):
+            scale = draw(st.sampled_from([0.0, 1e-7, 1e-5, 1e-3, 0.5]))
+            base = e if da.kind == "c" else np.real(e)
+            a = base.astype(np.complex128 if da.kind == "c" else np.float64) * (1 + scale)
+            a = (np.round(a) if da.kind in "iub" else a).astype(da)
+    else:
+        a = draw(hnp.arrays(da, shape))
+    rtol = draw(
+        st.sampled_from(
+            [
+                Fraction(0),
+                Fraction(1, 10**5),
+                Fraction(13, 10**7),
+                Fraction(1, 10),
+                Fraction(1, 3),
+                Fraction(2),
+            ]
+        )
+    )
+    atol = draw(st.sampled_from([Fraction(0), Fraction(1, 10**8), Fraction(1), Fraction(10**300)]))
+    low = lower_precision(da, de)
+    rule = Rule(float(rtol), float(atol), rtol, atol, None, low, draw(st.booleans()))
+    return a, e, rule
+
+
+@given(pairs())
+def test_a_quick_pass_is_a_pass_of_the_full_engine(case: Any) -> None:
+    a, e, rule = case
+    if engine._quick_pass(a, e, rule):
+        saved, engine.QUICK = engine.QUICK, False
+        try:
+            assert engine.count_failures(a, e, rule, limit=1) == 0
+        finally:
+            engine.QUICK = saved
+
+
+@given(pairs())
+def test_verdicts_are_the_same_with_the_fast_path_off(case: Any) -> None:
+    a, e, rule = case
+    on = engine.count_failures(a, e, rule, limit=1) == 0
+    saved, engine.QUICK = engine.QUICK, False
+    try:
+        assert (engine.count_failures(a, e, rule, limit=1) == 0) is on
+    finally:
+        engine.QUICK = saved
+
+
+def test_boundary_elements_are_left_to_the_full_engine() -> None:
+    e = np.array([10.0, 10.0])
+    a = np.array([13.0, 13.000000000000002])  # at rtol=0.3 exactly, and just beyond
+    rule = Rule(0.3, 0.0, Fraction(3, 10), Fraction(0), None, np.dtype("f8"))
+    assert not engine._quick_pass(a, e, rule)
+    assert engine.count_failures(a, e, rule) == 1
+    assert nearly.compare(a[:1], e[:1], rtol=0.3).ok
+
+
+def test_what_it_does_not_settle() -> None:
+    rule = Rule(0.1, 0.0, Fraction(1, 10), Fraction(0), None, np.dtype("f8"))
+    masked = np.ma.array([1.0, 2.0], mask=[True, False])
+    assert not engine._quick_pass(masked, np.array([5.0, 2.0]), rule)  # masks are the caller's
+    big = np.array([2**60, 1], np.int64)  # not exact in float64
+    assert not engine._quick_pass(big.astype(np.float64), big, rule)
+    assert engine._quick_pass(np.array([1.0, 2.0]), np.array([1, 2], np.int64), rule)
+    both_int = np.array([1, 2])
+    assert not engine._quick_pass(both_int, both_int, rule)  # integers have exact rules
+    per_element = Rule(np.ones(2), 0.0, None, Fraction(0), None, np.dtype("f8"))
+    assert not engine._quick_pass(np.ones(2), np.ones(2), per_element)
+
+
+def test_the_fast_path_can_be_forced_off(full_engine: None) -> None:
+    assert engine.QUICK is False
+    assert nearly.compare(np.ones(3), np.ones(3) + 1e-12).ok
+    assert not nearly.compare(np.ones(3), np.ones(3) + 1e-3).ok
+
+
+@given(pairs())
+def test_the_quick_note_measures_what_measure_does(case: Any) -> None:
+    """'close but not identical': the same count, greatest difference and ULPs."""
+    a, e, rule = case
+    exact = Rule(0.0, 0.0, Fraction(0), Fraction(0), None, rule.ulp_dtype, rule.equal_nan)
+    quick = engine.quick_unequal(a, e, exact)
+    if quick is None:
+        return
+    full = engine.measure(a, e, exact)
+    assert (quick.failed, quick.total) == (full.failed, full.total)
+    for got, want in ((quick.worst_abs, full.worst_abs), (quick.worst_ulps, full.worst_ulps)):
+        assert (got is None) == (want is None)
+        if got is not None and want is not None:
+            assert got.value == want.value
