@@ -1,4 +1,4 @@
-"""The small-call fast path (engine._quick_pass) only ever settles certain passes: whatever it
+"""The small-call fast path (engine.quick_pass) only ever settles certain passes: whatever it
 says pass, the full engine says pass, and verdicts are the same with it on and off."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def pairs(draw: st.DrawFn) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], 
 @given(pairs())
 def test_a_quick_pass_is_a_pass_of_the_full_engine(case: Any) -> None:
     a, e, rule = case
-    if engine._quick_pass(a, e, rule):
+    if engine.quick_pass(a, e, rule):
         saved, engine.QUICK = engine.QUICK, False
         try:
             assert engine.count_failures(a, e, rule, limit=1) == 0
@@ -94,7 +94,7 @@ def test_boundary_elements_are_left_to_the_full_engine() -> None:
     e = np.array([10.0, 10.0])
     a = np.array([13.0, 13.000000000000002])  # at rtol=0.3 exactly, and just beyond
     rule = Rule(0.3, 0.0, Fraction(3, 10), Fraction(0), None, np.dtype("f8"))
-    assert not engine._quick_pass(a, e, rule)
+    assert not engine.quick_pass(a, e, rule)
     assert engine.count_failures(a, e, rule) == 1
     assert nearly.compare(a[:1], e[:1], rtol=0.3).ok
 
@@ -102,14 +102,14 @@ def test_boundary_elements_are_left_to_the_full_engine() -> None:
 def test_what_it_does_not_settle() -> None:
     rule = Rule(0.1, 0.0, Fraction(1, 10), Fraction(0), None, np.dtype("f8"))
     masked = np.ma.array([1.0, 2.0], mask=[True, False])
-    assert not engine._quick_pass(masked, np.array([5.0, 2.0]), rule)  # masks are the caller's
+    assert not engine.quick_pass(masked, np.array([5.0, 2.0]), rule)  # masks are the caller's
     big = np.array([2**60, 1], np.int64)  # not exact in float64
-    assert not engine._quick_pass(big.astype(np.float64), big, rule)
-    assert engine._quick_pass(np.array([1.0, 2.0]), np.array([1, 2], np.int64), rule)
+    assert not engine.quick_pass(big.astype(np.float64), big, rule)
+    assert engine.quick_pass(np.array([1.0, 2.0]), np.array([1, 2], np.int64), rule)
     both_int = np.array([1, 2])
-    assert not engine._quick_pass(both_int, both_int, rule)  # integers have exact rules
+    assert not engine.quick_pass(both_int, both_int, rule)  # integers have exact rules
     per_element = Rule(np.ones(2), 0.0, None, Fraction(0), None, np.dtype("f8"))
-    assert not engine._quick_pass(np.ones(2), np.ones(2), per_element)
+    assert not engine.quick_pass(np.ones(2), np.ones(2), per_element)
 
 
 def test_the_fast_path_can_be_forced_off(full_engine: None) -> None:

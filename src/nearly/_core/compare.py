@@ -29,6 +29,7 @@ from nearly._core.engine import (
     measure_unequal,
     nonfinite_counts,
     quick_measurable,
+    quick_pass,
     quick_unequal,
 )
 from nearly._core.options import EXACT, Options
@@ -74,6 +75,10 @@ __all__ = ["run"]
 Array = np.ndarray[Any, Any]
 
 
+# types a value of which is one leaf with nothing to walk or expand
+_PLAIN_LEAVES = frozenset({np.ndarray, float, int, complex, bool})
+
+
 def run(actual: Any, expected: Any, options: Options) -> Comparison:
     """Compare two nested structures; every failing leaf becomes one Mismatch."""
     # findings per event, in walk order; small leaves wait in `batch` for a joint verdict
@@ -81,9 +86,9 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
     batch = _SmallLeaves(options, slots)
     leaves = 0
     events: Iterable[Event] = (
-        # two arrays: the commonest call, one leaf at the top level, nothing to walk
+        # two arrays or numbers: the commonest call, one leaf at the top level
         (LeafPair((), actual, expected),)
-        if type(actual) is np.ndarray and type(expected) is np.ndarray
+        if type(actual) in _PLAIN_LEAVES and type(expected) in _PLAIN_LEAVES
         else walk(
             actual,
             expected,
@@ -149,16 +154,33 @@ class _SmallLeaves:
         usable = self.on and event.container_types is None
         if usable and type(a) is np.ndarray and type(e) is np.ndarray:
             # the commonest leaves: no leaf records unless they fail
-            if _small(a, e) and (self._wait(event, a, e) or _all_equal(a, e)):
+            if _small(a, e) and (
+                self._wait(event, a, e) or _all_equal(a, e) or self._passes(event, a, e)
+            ):
                 return None
             return to_leaf(a), to_leaf(e)
         la, le = to_leaf(a), to_leaf(e)
         if usable and _plain(la, le):
             x, y = la.array, le.array
             assert x is not None and y is not None
-            if _small(x, y) and self._wait(event, x, y):
+            if _small(x, y) and (self._wait(event, x, y) or self._passes(event, x, y)):
                 return None
         return la, le
+
+    def _passes(self, event: LeafPair, a: Array, e: Array) -> bool:
+        """For compare() (which notes passing leaves, so does not wait for a joint verdict):
+        a small float pair of one dtype that certainly passes, settled here, its "close but
+        not identical" note measured when the notes are first read."""
+        if not self.options.describe_passing or not quick_measurable(a, e):
+            return False
+        rule = rule_for(a.dtype, e.dtype, a.shape, self.options, "")
+        if not quick_pass(a, e, rule):
+            return False
+        notes: list[PendingNote] = []
+        if not rule.exact_only:
+            notes.append(_lazy_close_note(event.path, a, e, _exact_rule(rule)))
+        self.slots.append(([], notes))
+        return True
 
     def _wait(self, event: LeafPair, a: Array, e: Array) -> bool:
         """Put a pair of float arrays in its dtype's group (False: not this pair). Empty
@@ -824,14 +846,23 @@ def _lazy_note(
         return False
     if p.la.native or p.le.native or not quick_measurable(a, e):
         return False
-    where, x, y = p.where, a.copy(), e.copy()
+    p.notes.append(_lazy_close_note(p.where, a, e, exact))
+    return True
+
+
+def _lazy_close_note(
+    where: str | Path, a: Array, e: Array, exact: Rule
+) -> Callable[[], Note | None]:
+    """The "close but not identical" note of a passing pair, measured when called (from
+    copies: the inputs are not retained)."""
+    x, y = a.copy(), e.copy()
 
     def note() -> Note | None:
         stats = quick_unequal(x, y, exact) or measure(x, y, exact)
-        return Note(where, _close_not_identical(stats)) if stats.failed else None
+        path = where if isinstance(where, str) else format_path(where)
+        return Note(path, _close_not_identical(stats)) if stats.failed else None
 
-    p.notes.append(note)
-    return True
+    return note
 
 
 def _compare_exactly(p: _Pair, a: Array, e: Array, fa: str, fe: str) -> Mismatch | None:

@@ -36,12 +36,13 @@ __all__ = [
     "failure_mask",
     "measure",
     "quick_measurable",
+    "quick_pass",
     "quick_unequal",
 ]
 
 CHUNK = 1 << 16
 EXAMPLES = 5
-#: Verdicts on small arrays are first tried by :func:`_quick_pass` (a few vectorised
+#: Verdicts on small arrays are first tried by :func:`quick_pass` (a few vectorised
 #: operations, no plan). ``NEARLY_FAST_PATH=0`` turns it off: the full engine then decides
 #: everything, with the same verdicts (the test suite runs both ways).
 QUICK = os.environ.get("NEARLY_FAST_PATH", "1") != "0"
@@ -598,7 +599,7 @@ def count_failures(
     it to ask "would they match after ...?". ``limit`` stops counting early.
     """
     quick = QUICK and limit is not None and transform is None and masks is None
-    if quick and a.size <= QUICK_MAX and _quick_pass(a, e, rule):
+    if quick and a.size <= QUICK_MAX and quick_pass(a, e, rule):
         return 0
     failed = 0
     batch = CHUNK if limit is None else 1
@@ -616,7 +617,7 @@ _QUICK_INTS = frozenset(
 _WIDE_INTS = frozenset(np.dtype(t) for t in ("int64", "uint64"))
 
 
-def _quick_pass(a: Array, e: Array, rule: Rule) -> bool:
+def quick_pass(a: Array, e: Array, rule: Rule) -> bool:
     """Whether every element certainly passes, settled with a few whole-array operations:
     equal elements (NumPy's ``==`` compares float and integer values exactly where the cast
     to the common type is exact, which is checked), NaN pairs under ``equal_nan``, and the
@@ -636,6 +637,15 @@ def _quick_pass(a: Array, e: Array, rule: Rule) -> bool:
         if dx in _WIDE_INTS and (not x.size or int(np.abs(x.astype(np.float64)).max()) < 2**52):
             continue  # every value converts to float64 exactly
         return False
+    if a.size == 1 and fa and fe:  # one number: in Python floats (IEEE float64 arithmetic)
+        p, q = float(a.reshape(-1)[0]), float(e.reshape(-1)[0])
+        if p == q:
+            return True
+        if math.isnan(p) or math.isnan(q):
+            return rule.equal_nan and math.isnan(p) and math.isnan(q)
+        r64, t64 = _shrunken(rule.rtol_exact, rule.atol_exact, np.dtype(np.float64))
+        r, t = float(r64), float(t64)
+        return r < 0.25 and t < 4.0e307 and abs(p - q) < abs(q) * r + t
     with np.errstate(all="ignore"):
         if fa and fe:
             work = np.float64 if np.float64 in (da.type, de.type) else np.float32
