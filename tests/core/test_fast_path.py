@@ -132,3 +132,18 @@ def test_the_quick_note_measures_what_measure_does(case: Any) -> None:
         assert (got is None) == (want is None)
         if got is not None and want is not None:
             assert got.value == want.value
+
+
+def test_a_lazy_note_measures_the_values_as_they_were_compared() -> None:
+    a = np.array([1.0, 2.0, 3.0])
+    e = a.copy()
+    e[1] = np.nextafter(2.0, 3.0)
+    c = nearly.compare({"x": a}, {"x": e})
+    a[:] = 100.0  # changed after the call: the note still describes the compared values
+    (note,) = c.notes
+    assert note.code == "note.close_not_identical"
+    assert note.path == "['x']"
+    assert note.finding.params["count"] == 1
+    assert note.finding.params["max_ulps"] == 1.0
+    assert "close but not identical: 1 of 3" in str(c)
+    assert not nearly.compare(np.ones(2), np.ones(2)).notes  # identical: nothing to note

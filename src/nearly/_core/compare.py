@@ -811,11 +811,11 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
         exact = _exact_rule(rule)
         need_identity = p.dtypes_differ(a, e) and p.options.check_dtype
         describe = p.options.describe_passing and not rule.exact_only
+        # small host arrays: the note is measured when the notes are first read
+        lazy = describe and not need_identity and _lazy(p, a, e, masks)
         # one pass either way: the note's measurements count the differing elements too
         unequal = None
-        if describe and not need_identity and _lazy_note(p, a, e, exact, masks):
-            describe = False
-        if describe:
+        if describe and not lazy:
             unequal = (masks is None and quick_unequal(a, e, exact)) or measure(
                 a, e, exact, masks=masks
             )
@@ -826,7 +826,9 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
         found = _dtype_outcome(
             p, a, e, differing == 0, tolerance=tolerance_of(p.options, *p.precisions(a, e))
         )
-        if unequal is not None and differing:
+        if lazy:
+            p.notes.append(_lazy_close_note(p.where, a, e, exact))
+        elif unequal is not None and differing:
             p.notes.append(Note(p.where, _close_not_identical(unequal)))
         return found
     stats = measure(a, e, rule, masks=masks)
@@ -837,17 +839,12 @@ def _compare_host(p: _Pair, a: Array, e: Array, rule: Rule) -> Mismatch | None:
     return _failed_values(p, a, e, stats, hints, rule)
 
 
-def _lazy_note(
-    p: _Pair, a: Array, e: Array, exact: Rule, masks: tuple[Array, Array] | None
-) -> bool:
-    """For small host arrays that passed, the "close but not identical" note is measured only
-    when the Comparison's notes are first read (from copies: inputs are not retained)."""
+def _lazy(p: _Pair, a: Array, e: Array, masks: tuple[Array, Array] | None) -> bool:
+    """Whether a passing pair's "close but not identical" note can wait until the notes are
+    read: small host arrays the quick measurement takes (no masks, sparse or device values)."""
     if masks is not None or p.la.sparse is not None or p.le.sparse is not None:
         return False
-    if p.la.native or p.le.native or not quick_measurable(a, e):
-        return False
-    p.notes.append(_lazy_close_note(p.where, a, e, exact))
-    return True
+    return not (p.la.native or p.le.native) and quick_measurable(a, e)
 
 
 def _lazy_close_note(

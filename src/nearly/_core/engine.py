@@ -617,6 +617,15 @@ _QUICK_INTS = frozenset(
 _WIDE_INTS = frozenset(np.dtype(t) for t in ("int64", "uint64"))
 
 
+def _exact_in_work(x: Array) -> bool:
+    """Whether every value of ``x`` converts exactly to float64 (complex128 for complex)."""
+    dx = x.dtype
+    if dx in _QUICK_FLOATS or (dx.kind == "c" and dx.itemsize <= 16) or dx in _QUICK_INTS:
+        return True
+    # 64-bit integers: those below 2**52 in magnitude
+    return dx in _WIDE_INTS and (not x.size or float(np.abs(x.astype(np.float64)).max()) < 2**52)
+
+
 def quick_pass(a: Array, e: Array, rule: Rule) -> bool:
     """Whether every element certainly passes, settled with a few whole-array operations:
     equal elements (NumPy's ``==`` compares float and integer values exactly where the cast
@@ -631,11 +640,7 @@ def quick_pass(a: Array, e: Array, rule: Rule) -> bool:
     fa, fe = da in _QUICK_FLOATS, de in _QUICK_FLOATS
     if not (fa or da.kind == "c") and not (fe or de.kind == "c"):
         return False  # two integer arrays (exact rules of their own), or other kinds
-    for x, dx in ((a, da), (e, de)):
-        if dx in _QUICK_FLOATS or (dx.kind == "c" and dx.itemsize <= 16) or dx in _QUICK_INTS:
-            continue
-        if dx in _WIDE_INTS and (not x.size or int(np.abs(x.astype(np.float64)).max()) < 2**52):
-            continue  # every value converts to float64 exactly
+    if not (_exact_in_work(a) and _exact_in_work(e)):
         return False
     if a.size == 1 and fa and fe:  # one number: in Python floats (IEEE float64 arithmetic)
         p, q = float(a.reshape(-1)[0]), float(e.reshape(-1)[0])
@@ -648,9 +653,11 @@ def quick_pass(a: Array, e: Array, rule: Rule) -> bool:
         return r < 0.25 and t < 4.0e307 and abs(p - q) < abs(q) * r + t
     with np.errstate(all="ignore"):
         if fa and fe:
-            work = np.float64 if np.float64 in (da.type, de.type) else np.float32
-            x, y = a.astype(work, copy=False), e.astype(work, copy=False)
-            r, t = _shrunken(rule.rtol_exact, rule.atol_exact, np.dtype(work))
+            wide = np.float64 in (da.type, de.type)
+            work: np.dtype[Any] = np.dtype(np.float64 if wide else np.float32)
+            x: Array = a.astype(work, copy=False)
+            y: Array = e.astype(work, copy=False)
+            r, t = _shrunken(rule.rtol_exact, rule.atol_exact, work)
             if r < 0.25 and t < np.finfo(work).max / 4:
                 # t is finite for every finite y: the strict test fails any non-finite case
                 ok = np.abs(x - y) < np.abs(y) * r + t
@@ -667,15 +674,18 @@ def quick_pass(a: Array, e: Array, rule: Rule) -> bool:
 
 
 def quick_measurable(a: Array, e: Array) -> bool:
-    """Whether :func:`quick_unequal` takes this pair: small float arrays of one shape."""
+    """Whether :func:`quick_unequal` takes this pair: small arrays of one shape, float or
+    complex on at least one side, every value exact in float64/complex128, no masks."""
+    inexact = {"f", "c"}
     return (
         QUICK
         and a.size <= QUICK_MAX
         and a.shape == e.shape
-        and a.dtype in _QUICK_FLOATS
-        and e.dtype in _QUICK_FLOATS
+        and (a.dtype.kind in inexact or e.dtype.kind in inexact)
         and not isinstance(a, np.ma.MaskedArray)
         and not isinstance(e, np.ma.MaskedArray)
+        and _exact_in_work(a)
+        and _exact_in_work(e)
     )
 
 
@@ -685,19 +695,30 @@ def quick_unequal(a: Array, e: Array, rule: Rule) -> ValueStats | None:
     from a few whole-array operations. None where :func:`measure` must do it."""
     if not quick_measurable(a, e):
         return None
+    complex_ = "c" in (a.dtype.kind, e.dtype.kind)
+    work: np.dtype[Any] = np.dtype(np.complex128 if complex_ else np.float64)
     with np.errstate(all="ignore"):
-        x, y = a.astype(np.float64, copy=False), e.astype(np.float64, copy=False)
+        x: Array = a.astype(work, copy=False)
+        y: Array = e.astype(work, copy=False)
+        nan_x, nan_y = np.isnan(x), np.isnan(y)
+        if complex_ and (nan_x.any() or nan_y.any()):
+            return None  # (complex NaN pairs: measure decides)
         differ = x != y
         if rule.equal_nan:
-            differ &= ~(np.isnan(x) & np.isnan(y))
+            differ &= ~(nan_x & nan_y)
         where = np.flatnonzero(differ)
         stats = ValueStats(failed=int(where.size), total=int(a.size))
         if not where.size:
             return stats
         xs, ys = x.reshape(-1)[where], y.reshape(-1)[where]
-        d = np.abs(xs - ys)  # exact differences of float64 values, rounded once
+        d = np.abs(xs - ys)  # (float64: the exact differences rounded once, as measure does)
         if not np.isfinite(d).all():
             return None
+        if a.dtype in _WIDE_INTS or e.dtype in _WIDE_INTS:
+            # measure recomputes the differences of values beyond 2**53 exactly: leave it those
+            big = (np.abs(xs) >= 2.0**53) | (np.abs(ys) >= 2.0**53) | (d >= 2.0**53)
+            if big.any():
+                return None
         j = int(np.argmax(d))
         stats.worst_abs = Extreme(float(d[j]), _unravel(int(where[j]), a.shape), 0.0)
         ud = _dtypes.ulp_distance(a.reshape(-1)[where], e.reshape(-1)[where], rule.ulp_dtype)
