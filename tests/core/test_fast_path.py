@@ -147,3 +147,28 @@ def test_a_lazy_note_measures_the_values_as_they_were_compared() -> None:
     assert note.finding.params["max_ulps"] == 1.0
     assert "close but not identical: 1 of 3" in str(c)
     assert not nearly.compare(np.ones(2), np.ones(2)).notes  # identical: nothing to note
+
+
+@pytest.mark.parametrize(
+    ("a", "e", "options"),
+    [
+        (0.1, 0.30000000000000004 - 0.2, {}),
+        (1.0, 1.0 + 1e-7, {"rtol": 1e-7}),  # on the boundary: the full engine decides
+        (float("nan"), float("nan"), {}),
+        (float("nan"), float("nan"), {"equal_nan": False}),
+        (float("inf"), float("inf"), {}),
+        (float("inf"), 1e308, {}),
+        (0.0, 1e-300, {"atol": 1e-300}),
+        (1.0, 2.0, {"rtol": 0.5}),
+        (1.0, 1.5, {}),
+    ],
+)
+def test_two_python_floats_get_the_full_paths_comparison(
+    a: float, e: float, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = nearly.compare(a, e, **options)
+    monkeypatch.setattr(engine, "QUICK", False)
+    full = nearly.compare(a, e, **options)
+    assert fast.ok is full.ok
+    assert str(fast) == str(full)
+    assert fast.to_dict() == full.to_dict()

@@ -37,6 +37,7 @@ __all__ = [
     "measure",
     "quick_measurable",
     "quick_pass",
+    "quick_pass_number",
     "quick_unequal",
 ]
 
@@ -626,6 +627,21 @@ def _exact_in_work(x: Array) -> bool:
     return dx in _WIDE_INTS and (not x.size or float(np.abs(x.astype(np.float64)).max()) < 2**52)
 
 
+def quick_pass_number(p: float, q: float, rule: Rule) -> bool:
+    """:func:`quick_pass` for two numbers held as Python floats (IEEE float64 arithmetic,
+    so float64's shrunken tolerances apply; float16/float32 values are exact in it)."""
+    if p == q:
+        return True
+    if math.isnan(p) or math.isnan(q):
+        return rule.equal_nan and math.isnan(p) and math.isnan(q)
+    r64, t64 = _shrunken(rule.rtol_exact, rule.atol_exact, _FLOAT64)
+    r, t = float(r64), float(t64)
+    return r < 0.25 and t < 4.0e307 and abs(p - q) < abs(q) * r + t
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
 def quick_pass(a: Array, e: Array, rule: Rule) -> bool:
     """Whether every element certainly passes, settled with a few whole-array operations:
     equal elements (NumPy's ``==`` compares float and integer values exactly where the cast
@@ -642,15 +658,8 @@ def quick_pass(a: Array, e: Array, rule: Rule) -> bool:
         return False  # two integer arrays (exact rules of their own), or other kinds
     if not (_exact_in_work(a) and _exact_in_work(e)):
         return False
-    if a.size == 1 and fa and fe:  # one number: in Python floats (IEEE float64 arithmetic)
-        p, q = float(a.reshape(-1)[0]), float(e.reshape(-1)[0])
-        if p == q:
-            return True
-        if math.isnan(p) or math.isnan(q):
-            return rule.equal_nan and math.isnan(p) and math.isnan(q)
-        r64, t64 = _shrunken(rule.rtol_exact, rule.atol_exact, np.dtype(np.float64))
-        r, t = float(r64), float(t64)
-        return r < 0.25 and t < 4.0e307 and abs(p - q) < abs(q) * r + t
+    if a.size == 1 and fa and fe:  # one number: in Python floats
+        return quick_pass_number(float(a.reshape(-1)[0]), float(e.reshape(-1)[0]), rule)
     with np.errstate(all="ignore"):
         if fa and fe:
             wide = np.float64 in (da.type, de.type)
