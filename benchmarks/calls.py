@@ -20,6 +20,12 @@ installed), ``nearly.assert_close`` and ``nearly.compare`` (its result only, the
 read). Verdicts of the tools are recorded and compared: numpy's and nearly's must agree on
 every call (the mix is built so that they do; a disagreement is printed).
 
+Then single cases, each timed alone (median of repeated calls): passing float64 arrays of 1 to
+10,000 elements one ULP apart (default tolerances; numpy.testing with rtol=1e-7), a pair of
+Python floats, complex128 (1000,) against int64 zeros with ``atol=0``, float64 (1e7, 1)
+against a scalar through ``compare`` (``check_shape=False``), a list of 1e5 Python floats and
+a dict of 1e4 scalar leaves.
+
 Method: the calls are built first; then for each tool all calls run once to warm up, and
 then ``--repeats`` times (default 5) in the same order; each call is timed on its own with
 ``time.perf_counter_ns``. Reported: the total time of a pass over all calls (median over
@@ -29,6 +35,7 @@ repeats) and the median time per call, overall and by size class.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import statistics
@@ -166,6 +173,105 @@ def time_tool(
     }
 
 
+def _fmt(us: float) -> str:
+    return (
+        f"{us:.1f} µs" if us < 1000 else f"{us / 1000:.1f} ms" if us < 1e6 else f"{us / 1e6:.2f} s"
+    )
+
+
+def _median_us(fn: Callable[[], Any], budget_s: float = 0.3) -> float:
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, min(10_000, int(budget_s / once)))
+    runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append((time.perf_counter() - t0) / number)
+    return statistics.median(runs) * 1e6
+
+
+def _quiet(check: Callable[..., Any], *args: Any, **kw: Any) -> Callable[[], None]:
+    def run() -> None:
+        with contextlib.suppress(AssertionError):
+            check(*args, **kw)
+
+    return run
+
+
+def cases() -> list[tuple[str, float, float, float]]:
+    """(case, numpy.testing, nearly.assert_close, nearly.compare) in µs per call."""
+    rng = np.random.default_rng(1)
+    out = []
+    for n in (1, 10, 1000, 10_000):
+        e = rng.standard_normal(n)
+        a = np.nextafter(e, np.inf)
+        out.append(
+            (
+                f"float64 ({n:,}), 1 ULP apart",
+                _median_us(_quiet(np.testing.assert_allclose, a, e, rtol=1e-7)),
+                _median_us(_quiet(nearly.assert_close, a, e)),
+                _median_us(lambda a=a, e=e: nearly.compare(a, e)),
+            )
+        )
+    out.append(
+        (
+            "two Python floats",
+            _median_us(_quiet(np.testing.assert_allclose, 0.1, 0.1)),
+            _median_us(_quiet(nearly.assert_close, 0.1, 0.30000000000000004 - 0.2)),
+            _median_us(lambda: nearly.compare(0.1, 0.30000000000000004 - 0.2)),
+        )
+    )
+    z, c = np.zeros(1000, np.int64), np.zeros(1000, np.complex128)
+    out.append(
+        (
+            "complex128 (1000,) vs int64 zeros, atol=0",
+            _median_us(_quiet(np.testing.assert_allclose, c, z, atol=0)),
+            _median_us(_quiet(nearly.assert_close, c, z, atol=0)),
+            _median_us(lambda: nearly.compare(c, z, atol=0)),
+        )
+    )
+    col = np.full((10_000_000, 1), 410.0)
+    col[::7] = np.nextafter(410.0, 500.0)
+    out.append(
+        (
+            "float64 (1e7, 1) vs a scalar",
+            _median_us(_quiet(np.testing.assert_allclose, col, 410.0), 1.0),
+            _median_us(_quiet(nearly.assert_close, col, 410.0, check_shape=False), 1.0),
+            _median_us(lambda: nearly.compare(col, 410.0, check_shape=False), 1.0),
+        )
+    )
+    floats = rng.standard_normal(100_000).tolist()
+    near = [x + 1e-17 for x in floats]
+    out.append(
+        (
+            "list of 1e5 Python floats",
+            _median_us(_quiet(np.testing.assert_allclose, floats, near), 1.0),
+            _median_us(_quiet(nearly.assert_close, floats, near), 1.0),
+            _median_us(lambda: nearly.compare(floats, near), 1.0),
+        )
+    )
+    leaves = {f"k{i}": float(i) for i in range(10_000)}
+    same = dict(leaves)
+
+    def numpy_loop() -> None:
+        for k, v in leaves.items():
+            np.testing.assert_allclose(v, same[k])
+
+    out.append(
+        (
+            "dict of 1e4 float leaves",
+            _median_us(numpy_loop, 1.0),
+            _median_us(_quiet(nearly.assert_close, leaves, same), 1.0),
+            _median_us(lambda: nearly.compare(leaves, same), 1.0),
+        )
+    )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
@@ -215,6 +321,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     if disagree:
         print(f"\ndisagreeing calls: {disagree[:20]}")
+    print("\n| case | numpy.testing | nearly.assert_close | nearly.compare |")
+    print("|---|---|---|---|")
+    single = cases()
+    for name, t_np, t_ac, t_c in single:
+        print(
+            f"| {name} | {_fmt(t_np)} | {_fmt(t_ac)} ({t_ac / t_np:.2f}×) | "
+            f"{_fmt(t_c)} ({t_c / t_np:.2f}×) |"
+        )
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(

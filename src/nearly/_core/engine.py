@@ -658,8 +658,11 @@ def quick_pass(a: Array, e: Array, rule: Rule) -> bool:
         return False  # two integer arrays (exact rules of their own), or other kinds
     if not (_exact_in_work(a) and _exact_in_work(e)):
         return False
-    if a.size == 1 and fa and fe:  # one number: in Python floats
-        return quick_pass_number(float(a.reshape(-1)[0]), float(e.reshape(-1)[0]), rule)
+    if a.size <= 16 and fa and fe:  # a few numbers: in Python floats, one by one
+        return all(
+            quick_pass_number(p, q, rule)
+            for p, q in zip(a.reshape(-1).tolist(), e.reshape(-1).tolist(), strict=True)
+        )
     with np.errstate(all="ignore"):
         if fa and fe:
             wide = np.float64 in (da.type, de.type)

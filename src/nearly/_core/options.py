@@ -91,7 +91,8 @@ def make_options(func: str, **given: Any) -> Options:
     """The validated options of one call; made once per distinct set of arguments (a test
     suite repeats the same few), so that tolerances are read and checked once."""
     try:
-        key = (func, *((name, type(v), v) for name, v in sorted(given.items())))
+        # (types too: True == 1, but rtol=True is refused and rtol=1 is not)
+        key = (func, tuple(given.items()), tuple(map(type, given.values())))
         return _cached_options(key)
     except TypeError:  # an unhashable argument (a per-element tolerance array)
         return _make_options(func, **given)
@@ -99,8 +100,8 @@ def make_options(func: str, **given: Any) -> Options:
 
 @lru_cache(maxsize=1024)
 def _cached_options(key: tuple[Any, ...]) -> Options:
-    func, *items = key
-    return _make_options(func, **{name: v for name, _, v in items})
+    func, items, _ = key
+    return _make_options(func, **dict(items))
 
 
 def _make_options(
