@@ -36,6 +36,7 @@ from nearly._core.engine import (
 )
 from nearly._core.options import EXACT, Options
 from nearly._core.tree import (
+    PLAIN_LEAVES,
     Event,
     LeafPair,
     Path,
@@ -77,10 +78,6 @@ __all__ = ["run"]
 Array = np.ndarray[Any, Any]
 
 
-# types a value of which is one leaf with nothing to walk or expand
-_PLAIN_LEAVES = frozenset({np.ndarray, float, int, complex, bool})
-
-
 def run(actual: Any, expected: Any, options: Options) -> Comparison:
     """Compare two nested structures; every failing leaf becomes one Mismatch."""
     # findings per event, in walk order; small leaves wait in `batch` for a joint verdict
@@ -94,7 +91,7 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
     events: Iterable[Event] = (
         # two arrays or numbers: the commonest call, one leaf at the top level
         (LeafPair((), actual, expected),)
-        if type(actual) in _PLAIN_LEAVES and type(expected) in _PLAIN_LEAVES
+        if type(actual) in PLAIN_LEAVES and type(expected) in PLAIN_LEAVES
         else walk(
             actual,
             expected,
@@ -177,6 +174,11 @@ class _SmallLeaves:
         otherwise its two leaves, for the full path."""
         a, e = event.actual, event.expected
         usable = self.on and event.container_types is None
+        if usable and type(a) is float and type(e) is float:
+            # Python floats: as float64 scalars, no leaf records unless they fail
+            fx, fy = np.asarray(a), np.asarray(e)
+            if self._wait(event, fx, fy) or self._passes(event, fx, fy):
+                return None
         if usable and type(a) is np.ndarray and type(e) is np.ndarray:
             # the commonest leaves: no leaf records unless they fail
             if _small(a, e) and (

@@ -19,7 +19,10 @@ from nearly._report.records import Finding
 from nearly.backends._base import Attr
 from nearly.backends._base import type_name as value_type_name
 
-__all__ = ["LeafPair", "StructureDiff", "TypeNote", "format_path", "walk"]
+__all__ = ["PLAIN_LEAVES", "LeafPair", "StructureDiff", "TypeNote", "format_path", "walk"]
+#: types whose values are always one leaf, with nothing to walk, expand or refuse: two of them
+#: are a leaf pair at once (arrays and numbers, the commonest leaves)
+PLAIN_LEAVES = frozenset({np.ndarray, float, int, complex, bool})
 
 PathPart = tuple[str, Any]  # ("index", 0) | ("key", "a") | ("attr", "bias") | ("field", "x")
 Path = tuple[PathPart, ...]
@@ -347,8 +350,8 @@ def _walk_keyed(
 
 
 def _child(a: Any, e: Any, link: _Link) -> _Step:
-    """The step for one pair of items: two NumPy arrays (the commonest leaves) are a leaf
-    pair at once, anything else is walked in turn."""
-    if type(a) is np.ndarray and type(e) is np.ndarray:
+    """The step for one pair of items: two plain leaves (NumPy arrays, Python numbers) are a
+    leaf pair at once, anything else is walked in turn."""
+    if type(a) in PLAIN_LEAVES and type(e) in PLAIN_LEAVES:
         return LeafPair(_path(link), a, e)
     return _Descend(a, e, link)
