@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib
 import io
 import json
 import os
@@ -57,22 +58,19 @@ from nearly.cli import main as cli_main
 
 NEARLY_DIR = Path(nearly.__file__).resolve().parent
 
-try:
-    import ml_dtypes
-except ImportError:  # pragma: no cover - the test extra installs it
-    ml_dtypes = None
-try:
-    import pandas as pd
-except ImportError:  # pragma: no cover - the test extra installs it
-    pd = None
-try:
-    import scipy.sparse as sparse
-except ImportError:  # pragma: no cover - the test extra installs it
-    sparse = None
-try:
-    import xarray as xr
-except ImportError:  # pragma: no cover - the test extra installs it
-    xr = None
+
+def _optional(name: str) -> Any:
+    """An optional library the test extra installs, or None where it is missing."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # pragma: no cover - the test extra installs it
+        return None
+
+
+ml_dtypes = _optional("ml_dtypes")
+pd = _optional("pandas")
+sparse = _optional("scipy.sparse")
+xr = _optional("xarray")
 
 # ------------------------------------------------------------------------------- dtypes
 
