@@ -39,6 +39,7 @@ from nearly._core.tree import (
     PLAIN_LEAVES,
     Event,
     LeafPair,
+    LeafRun,
     Path,
     StructureDiff,
     TypeNote,
@@ -58,6 +59,7 @@ from nearly._report.records import (
     Note,
     PendingNote,
     Side,
+    resolve_notes,
 )
 from nearly._tolerance import tolerance as tol
 from nearly.backends import (
@@ -100,15 +102,23 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
             expand=expand,
         )
     )
+
+    def leaf(pair: LeafPair) -> None:
+        try:
+            pending = batch.take(pair)
+            if pending is not None:
+                slots.append(_compare(pair.path, *pending, options, pair.container_types))
+        except Unreadable as err:
+            raise unreadable(format_path(pair.path), err.type_name, err.why) from None
+
     for event in events:
         if isinstance(event, LeafPair):
             leaves += 1
-            try:
-                pending = batch.take(event)
-                if pending is not None:
-                    slots.append(_compare(event.path, *pending, options, event.container_types))
-            except Unreadable as err:
-                raise unreadable(format_path(event.path), err.type_name, err.why) from None
+            leaf(event)
+        elif isinstance(event, LeafRun):
+            leaves += len(event)
+            for pair in batch.take_run(event):
+                leaf(pair)
         elif isinstance(event, StructureDiff):
             kind: Kind = "type" if event.kind == "type" else "structure"
             mismatch = Mismatch(
@@ -166,7 +176,7 @@ class _SmallLeaves:
         self.joint = not options.describe_passing
         self.options = options
         self.slots = slots
-        self.groups: dict[np.dtype[Any], list[tuple[int, LeafPair, Array, Array]]] = {}
+        self.groups: dict[np.dtype[Any], list[tuple[int, LeafPair | LeafRun, Array, Array]]] = {}
         self.sizes: dict[np.dtype[Any], int] = {}
 
     def take(self, event: LeafPair) -> tuple[Leaf, Leaf] | None:
@@ -194,6 +204,52 @@ class _SmallLeaves:
                 return None
         return la, le
 
+    def take_run(self, run: LeafRun) -> Iterable[LeafPair]:
+        """The pairs of a run of Python numbers that must be taken one by one. The others are
+        settled here: identical ones at once; float ones that differ by one verdict over all
+        of them (waiting in the float64 group, or at once for compare(), which notes them)."""
+        if not (self.on and _engine.QUICK):
+            return run.pairs()
+        x, y = np.array(run.actual), np.array(run.expected)
+        if x.dtype != y.dtype or x.dtype not in _RUN_DTYPES:  # (ints beyond 64 bits)
+            return run.pairs()
+        with np.errstate(invalid="ignore"):
+            unequal = x != y
+        if not unequal.any():
+            return ()
+        if x.dtype.kind != "f":
+            return map(run.pair, np.flatnonzero(unequal).tolist())
+        if self.joint:
+            self._enqueue(run, x, y)
+        else:
+            self.slots.append(self._run_outcome(run, x, y, unequal))
+        return ()
+
+    def _run_outcome(
+        self, run: LeafRun, x: Array, y: Array, unequal: Array
+    ) -> tuple[list[Mismatch], list[PendingNote]]:
+        """A run of floats that are not all identical, for compare(): its failing items'
+        records, and the notes of all that differ (measured when first read), in order."""
+        rule = rule_for(x.dtype, y.dtype, x.shape, self.options, "")
+        failing = np.flatnonzero(failure_mask(x, y, rule)).tolist()
+        found = dict(zip(failing, _run_items(run, failing, self.options), strict=True))
+        mismatches = [m for records, _ in found.values() for m in records]
+        differ = np.flatnonzero(unequal).tolist()
+        exact = None if rule.exact_only else _exact_rule(rule)
+
+        def notes() -> list[Note]:
+            out: list[Note] = []
+            for i in differ:
+                if i in found:
+                    out.extend(resolve_notes(found[i][1]))
+                elif exact is not None:
+                    note = _close_note(run.pair(i).path, x[i, ...], y[i, ...], exact)
+                    if note is not None:
+                        out.append(note)
+            return out
+
+        return mismatches, [notes]
+
     def _passes(self, event: LeafPair, a: Array, e: Array) -> bool:
         """For compare() (which notes passing leaves, so does not wait for a joint verdict):
         a small float pair of one dtype that certainly passes, settled here, its "close but
@@ -214,12 +270,16 @@ class _SmallLeaves:
         arrays stay out: they have nothing to decide, and no place in the group's values."""
         if not self.joint or a.dtype.kind != "f" or _dtypes.is_ml_dtype(a.dtype) or not a.size:
             return False
+        self._enqueue(event, a, e)
+        return True
+
+    def _enqueue(self, event: LeafPair | LeafRun, a: Array, e: Array) -> None:
+        """Wait in the dtype's group, with a slot kept for the findings."""
         self.groups.setdefault(a.dtype, []).append((len(self.slots), event, a, e))
         self.slots.append(([], []))
         size = self.sizes[a.dtype] = self.sizes.get(a.dtype, 0) + a.size
         if size >= self.FLUSH:
             self._decide(a.dtype)
-        return True
 
     def flush(self) -> None:
         for dtype in list(self.groups):
@@ -236,11 +296,31 @@ class _SmallLeaves:
         rule = rule_for(dtype, dtype, a.shape, self.options, "")
         if count_failures(a, e, rule, limit=1) == 0:
             return
+        mask = failure_mask(a, e, rule)
         starts = np.cumsum([0, *(x.size for _, _, x, _ in waiting[:-1])])
-        failed = np.logical_or.reduceat(failure_mask(a, e, rule), starts)
-        for (slot, event, _, _), bad in zip(waiting, failed, strict=True):
-            if bad:
+        failed = np.logical_or.reduceat(mask, starts)
+        for (slot, event, x, _), start, bad in zip(waiting, starts, failed, strict=True):
+            if not bad:
+                continue
+            if isinstance(event, LeafRun):  # its failing items, in order, in one slot
+                items = np.flatnonzero(mask[start : start + x.size]).tolist()
+                found = _run_items(event, items, self.options)
+                self.slots[slot] = (
+                    [m for records, _ in found for m in records],
+                    [n for _, notes in found for n in notes],
+                )
+            else:
                 self.slots[slot] = compare_leaves(event, self.options)
+
+
+_RUN_DTYPES = frozenset(np.dtype(t) for t in ("float64", "int64", "complex128"))
+
+
+def _run_items(
+    run: LeafRun, items: list[int], options: Options
+) -> list[tuple[list[Mismatch], list[PendingNote]]]:
+    """The full path's records of some items of a run, one by one."""
+    return [compare_leaves(run.pair(i), options) for i in items]
 
 
 def _structure_hints(event: StructureDiff) -> tuple[Finding, ...]:
@@ -880,13 +960,14 @@ def _lazy_close_note(
     """The "close but not identical" note of a passing pair, measured when called (from
     copies: the inputs are not retained)."""
     x, y = a.copy(), e.copy()
+    return lambda: _close_note(where, x, y, exact)
 
-    def note() -> Note | None:
-        stats = quick_unequal(x, y, exact) or measure(x, y, exact)
-        path = where if isinstance(where, str) else format_path(where)
-        return Note(path, _close_not_identical(stats)) if stats.failed else None
 
-    return note
+def _close_note(where: str | Path, a: Array, e: Array, exact: Rule) -> Note | None:
+    """How a passing pair differs: a "close but not identical" note (None: identical)."""
+    stats = quick_unequal(a, e, exact) or measure(a, e, exact)
+    path = where if isinstance(where, str) else format_path(where)
+    return Note(path, _close_not_identical(stats)) if stats.failed else None
 
 
 def _compare_exactly(p: _Pair, a: Array, e: Array, fa: str, fe: str) -> Mismatch | None:

@@ -9,7 +9,7 @@ one place, :func:`format_path`: ``[0]['logits'].bias``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,15 @@ from nearly._report.records import Finding
 from nearly.backends._base import Attr
 from nearly.backends._base import type_name as value_type_name
 
-__all__ = ["PLAIN_LEAVES", "LeafPair", "StructureDiff", "TypeNote", "format_path", "walk"]
+__all__ = [
+    "PLAIN_LEAVES",
+    "LeafPair",
+    "LeafRun",
+    "StructureDiff",
+    "TypeNote",
+    "format_path",
+    "walk",
+]
 #: types whose values are always one leaf, with nothing to walk, expand or refuse: two of them
 #: are a leaf pair at once (arrays and numbers, the commonest leaves)
 PLAIN_LEAVES = frozenset({np.ndarray, float, int, complex, bool})
@@ -50,6 +58,30 @@ class LeafPair:
 
 
 @dataclass(frozen=True)
+class LeafRun:
+    """Many leaf pairs of Python numbers side by side, of one type on both sides (float, int
+    or complex): the items of two sequences of one length, or the values of two dicts with
+    the same keys. Item ``i`` is the leaf pair at ``path`` + its part: an index, or
+    ``keys[i]``. Whoever takes the run may decide it in bulk, or take its pairs one by one:
+    the outcome is the same."""
+
+    path: Path
+    actual: list[Any]
+    expected: list[Any]
+    keys: list[Any] | None = None  # the dict keys, in the order of the items
+
+    def __len__(self) -> int:
+        return len(self.expected)
+
+    def pair(self, i: int) -> LeafPair:
+        part: PathPart = ("index", i) if self.keys is None else ("key", self.keys[i])
+        return LeafPair((*self.path, part), self.actual[i], self.expected[i])
+
+    def pairs(self) -> Iterator[LeafPair]:
+        return (self.pair(i) for i in range(len(self)))
+
+
+@dataclass(frozen=True)
 class StructureDiff:
     path: Path
     kind: str  # "structure" or "type"
@@ -64,7 +96,7 @@ class TypeNote:
     finding: Finding
 
 
-Event = LeafPair | StructureDiff | TypeNote
+Event = LeafPair | LeafRun | StructureDiff | TypeNote
 
 
 def type_name(x: Any) -> str:
@@ -288,6 +320,9 @@ def _walk(a: Any, e: Any, link: _Link, ctx: _Ctx) -> Iterator[_Step]:
             return
         names = e._fields if _is_namedtuple(e) else a._fields if _is_namedtuple(a) else None
         la, le = len(a), len(e)
+        if names is None and la == le and _number_run(a, e):
+            yield LeafRun(_path(link), list(a), list(e))
+            return
         if la != le:
             yield StructureDiff(
                 _path(link),
@@ -343,10 +378,26 @@ def _walk_keyed(
             in_actual = [show(k) for k in a if k in e and not isinstance(k, Attr)]
             order = {"actual": in_actual, "expected": list(map(show, common))}
             yield TypeNote(_path(link), Finding("note.key_order", order))
+    elif part == "key" and diff is None and _number_run(a.values(), e.values()):
+        keys = list(e)
+        yield LeafRun(_path(link), [a[k] for k in keys], list(e.values()), keys)
+        return
     for k in e:
         if k in a:
             key: PathPart = ("attr", k.name) if isinstance(k, Attr) else (part, k)
             yield _child(a[k], e[k], (link, key))
+
+
+_NUMBERS = (float, int, complex)
+
+
+def _number_run(a: Collection[Any], e: Collection[Any]) -> bool:
+    """Whether two collections of items (of one length) are at least two Python numbers of
+    one type, the same on both sides: a run of leaves that can be decided in bulk."""
+    if len(e) < 2:
+        return False
+    first = type(next(iter(e)))
+    return first in _NUMBERS and set(map(type, e)) == {first} == set(map(type, a))
 
 
 def _child(a: Any, e: Any, link: _Link) -> _Step:

@@ -13,7 +13,16 @@ from nearly._report import text as _text
 if TYPE_CHECKING:
     from nearly._tolerance.tolerance import Tolerance
 
-__all__ = ["Comparison", "Example", "Finding", "Mismatch", "Note", "PendingNote", "Side"]
+__all__ = [
+    "Comparison",
+    "Example",
+    "Finding",
+    "Mismatch",
+    "Note",
+    "PendingNote",
+    "Side",
+    "resolve_notes",
+]
 
 Kind = Literal["structure", "type", "shape", "dtype", "value"]
 
@@ -138,8 +147,21 @@ class Mismatch:
         return _text.mismatch_to_dict(self)
 
 
-#: a note, or a callable that measures it when first asked for (None: nothing to note)
-PendingNote = Note | Callable[[], Note | None]
+#: a note, or a callable that measures it when first asked for: a note, the notes of a run of
+#: leaves in walk order, or None (nothing to note)
+PendingNote = Note | Callable[[], Note | list[Note] | None]
+
+
+def resolve_notes(pending: list[PendingNote]) -> list[Note]:
+    """The notes, measured where they wait to be, in order."""
+    out: list[Note] = []
+    for p in pending:
+        found = p if isinstance(p, Note) else p()
+        if isinstance(found, Note):
+            out.append(found)
+        elif found is not None:
+            out.extend(found)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,8 +169,8 @@ class Comparison:
     """The outcome of comparing two values: ``bool(c)`` is ``c.ok``; ``str(c)`` is the report."""
 
     mismatches: list[Mismatch]
-    # notes, and notes measured only when first asked for: callables returning a Note or None
-    # (a passing compare() need not measure how its leaves differ unless someone looks)
+    # notes, and notes measured only when first asked for (a passing compare() need not
+    # measure how its leaves differ unless someone looks)
     found_notes: list[PendingNote]
     leaves: int
     check: Literal["close", "equal", "finite", "range", "sums", "standardized"] = "close"
@@ -157,8 +179,7 @@ class Comparison:
     def notes(self) -> list[Note]:
         """What differs without failing, in walk order."""
         if any(not isinstance(n, Note) for n in self.found_notes):
-            resolved = [n if isinstance(n, Note) else n() for n in self.found_notes]
-            object.__setattr__(self, "found_notes", [n for n in resolved if n is not None])
+            object.__setattr__(self, "found_notes", resolve_notes(self.found_notes))
         return self.found_notes  # type: ignore[return-value]  # (all Notes now)
 
     @property
