@@ -125,7 +125,8 @@ def _check_tree(actual: Any, expected: Any, options: Options, msg: Any) -> None:
     if comparison.ok:
         return
     if tracing_backend() is None:  # (inside a graph a second run would add its ops twice)
-        comparison = run(actual, expected, dataclasses.replace(options, describe_passing=True))
+        describe = dataclasses.replace(options, describe_passing=True, stop_at_failure=False)
+        comparison = run(actual, expected, describe)
     _raise(comparison, msg, NotClose)
 
 
@@ -169,6 +170,7 @@ def assert_close(
         check_device=check_device,
         strict_types=strict_types,
         in_graph=True,
+        stop_at_failure=True,
     )
     _check_tree(actual, expected, options, msg)
 
@@ -199,6 +201,7 @@ def assert_equal(
         strict_types=strict_types,
         exact=True,
         in_graph=True,
+        stop_at_failure=True,
     )
     _check_tree(actual, expected, options, msg)
 

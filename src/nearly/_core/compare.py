@@ -27,6 +27,7 @@ from nearly._core.engine import (
     count_unequal,
     failure_mask,
     measure,
+    measure_each,
     measure_unequal,
     nonfinite_counts,
     quick_measurable,
@@ -73,6 +74,7 @@ from nearly.backends import (
     is_array_leaf,
     normalize_device,
     to_leaf,
+    tracing_backend,
 )
 
 __all__ = ["run"]
@@ -111,31 +113,45 @@ def run(actual: Any, expected: Any, options: Options) -> Comparison:
         except Unreadable as err:
             raise unreadable(format_path(pair.path), err.type_name, err.why) from None
 
-    for event in events:
-        if isinstance(event, LeafPair):
-            leaves += 1
-            leaf(event)
-        elif isinstance(event, LeafRun):
-            leaves += len(event)
-            for pair in batch.take_run(event):
-                leaf(pair)
-        elif isinstance(event, StructureDiff):
-            kind: Kind = "type" if event.kind == "type" else "structure"
-            mismatch = Mismatch(
-                format_path(event.path),
-                kind,
-                event.reason,
-                actual=Side(event.actual_type),
-                expected=Side(event.expected_type),
-                diagnoses=_structure_hints(event),
-            )
-            slots.append(([mismatch], []))
-        elif isinstance(event, TypeNote):
-            slots.append(([], [Note(format_path(event.path), event.finding)]))
-    batch.flush()
+    try:
+        for event in events:
+            if isinstance(event, LeafPair):
+                leaves += 1
+                leaf(event)
+            elif isinstance(event, LeafRun):
+                leaves += len(event)
+                for pair in batch.take_run(event):
+                    leaf(pair)
+            elif isinstance(event, StructureDiff):
+                kind: Kind = "type" if event.kind == "type" else "structure"
+                mismatch = Mismatch(
+                    format_path(event.path),
+                    kind,
+                    event.reason,
+                    actual=Side(event.actual_type),
+                    expected=Side(event.expected_type),
+                    diagnoses=_structure_hints(event),
+                )
+                slots.append(([mismatch], []))
+            elif isinstance(event, TypeNote):
+                slots.append(([], [Note(format_path(event.path), event.finding)]))
+            if slots and slots[-1][0] and _stops(options):
+                raise _Failed
+        batch.flush()
+    except _Failed:
+        pass  # (the verdict is known: no need to walk on)
     mismatches = [m for found, _ in slots for m in found]
     notes = [n for _, leaf_notes in slots for n in leaf_notes]
     return Comparison(mismatches, notes, leaves, check="equal" if options.exact else "close")
+
+
+class _Failed(Exception):
+    """A comparison that wants only its verdict has found a failing leaf."""
+
+
+def _stops(options: Options) -> bool:
+    """Whether a comparison that has found a failing leaf stops there."""
+    return options.stop_at_failure and tracing_backend() is None
 
 
 def _two_floats(a: float, e: float, options: Options) -> Comparison | None:
@@ -187,12 +203,19 @@ class _SmallLeaves:
         if usable and type(a) is float and type(e) is float:
             # Python floats: as float64 scalars, no leaf records unless they fail
             fx, fy = np.asarray(a), np.asarray(e)
-            if self._wait(event, fx, fy) or self._passes(event, fx, fy):
+            if (
+                self._wait(event, fx, fy)
+                or self._passes(event, fx, fy)
+                or self._defer(event, fx, fy)
+            ):
                 return None
         if usable and type(a) is np.ndarray and type(e) is np.ndarray:
             # the commonest leaves: no leaf records unless they fail
             if _small(a, e) and (
-                self._wait(event, a, e) or _all_equal(a, e) or self._passes(event, a, e)
+                self._wait(event, a, e)
+                or _all_equal(a, e)
+                or self._passes(event, a, e)
+                or self._defer(event, a, e)
             ):
                 return None
             return to_leaf(a), to_leaf(e)
@@ -232,7 +255,8 @@ class _SmallLeaves:
         records, and the notes of all that differ (measured when first read), in order."""
         rule = rule_for(x.dtype, y.dtype, x.shape, self.options, "")
         failing = np.flatnonzero(failure_mask(x, y, rule)).tolist()
-        found = dict(zip(failing, _run_items(run, failing, self.options), strict=True))
+        explained = _explain([(run.pair(i), x[i, ...], y[i, ...]) for i in failing], self.options)
+        found = dict(zip(failing, explained, strict=True))
         mismatches = [m for records, _ in found.values() for m in records]
         differ = np.flatnonzero(unequal).tolist()
         exact = None if rule.exact_only else _exact_rule(rule)
@@ -266,9 +290,16 @@ class _SmallLeaves:
         return True
 
     def _wait(self, event: LeafPair, a: Array, e: Array) -> bool:
-        """Put a pair of float arrays in its dtype's group (False: not this pair). Empty
-        arrays stay out: they have nothing to decide, and no place in the group's values."""
-        if not self.joint or a.dtype.kind != "f" or _dtypes.is_ml_dtype(a.dtype) or not a.size:
+        """Put a pair of float arrays in its dtype's group (False: not this pair)."""
+        if not self.joint or not _groupable(a):
+            return False
+        self._enqueue(event, a, e)
+        return True
+
+    def _defer(self, event: LeafPair, a: Array, e: Array) -> bool:
+        """For compare(): a pair of float arrays that did not pass at once waits in its
+        dtype's group too, to be decided, and explained if it fails, with the others."""
+        if self.joint or not _groupable(a):
             return False
         self._enqueue(event, a, e)
         return True
@@ -286,6 +317,8 @@ class _SmallLeaves:
             self._decide(dtype)
 
     def _decide(self, dtype: np.dtype[Any]) -> None:
+        """One verdict over a group's values; then its failing pairs explained together, and
+        (for compare()) its passing ones noted one by one."""
         waiting = self.groups.pop(dtype)
         self.sizes.pop(dtype)
         if len(waiting) == 1:
@@ -294,33 +327,95 @@ class _SmallLeaves:
             a = np.concatenate([x.reshape(-1) for _, _, x, _ in waiting])
             e = np.concatenate([y.reshape(-1) for _, _, _, y in waiting])
         rule = rule_for(dtype, dtype, a.shape, self.options, "")
-        if count_failures(a, e, rule, limit=1) == 0:
+        if self.joint and count_failures(a, e, rule, limit=1) == 0:
             return
         mask = failure_mask(a, e, rule)
         starts = np.cumsum([0, *(x.size for _, _, x, _ in waiting[:-1])])
         failed = np.logical_or.reduceat(mask, starts)
-        for (slot, event, x, _), start, bad in zip(waiting, starts, failed, strict=True):
-            if not bad:
-                continue
-            if isinstance(event, LeafRun):  # its failing items, in order, in one slot
-                items = np.flatnonzero(mask[start : start + x.size]).tolist()
-                found = _run_items(event, items, self.options)
-                self.slots[slot] = (
-                    [m for records, _ in found for m in records],
-                    [n for _, notes in found for n in notes],
-                )
-            else:
+        if self.joint and _stops(self.options):
+            # the verdict is known: the first failing leaf's record is enough
+            slot, event, x, _ = waiting[int(np.argmax(failed))]
+            if isinstance(event, LeafRun):
+                start = int(starts[int(np.argmax(failed))])
+                event = event.pair(int(np.argmax(mask[start : start + x.size])))
+            self.slots[slot] = compare_leaves(event, self.options)
+            raise _Failed
+        failing: list[tuple[int, LeafPair, Array, Array]] = []
+        for (slot, event, x, y), start, bad in zip(waiting, starts, failed, strict=True):
+            if isinstance(event, LeafRun):  # (a run waits only for a joint verdict)
+                for i in np.flatnonzero(mask[start : start + x.size]).tolist():
+                    failing.append((slot, event.pair(i), x[i, ...], y[i, ...]))
+            elif bad:
+                failing.append((slot, event, x, y))
+            else:  # compare(): a pair that passes, not at once; noted by the full path
                 self.slots[slot] = compare_leaves(event, self.options)
+        found = _explain([(pair, x, y) for _, pair, x, y in failing], self.options)
+        for (slot, _, _, _), (records, notes) in zip(failing, found, strict=True):
+            self.slots[slot][0].extend(records)
+            self.slots[slot][1].extend(notes)
+
+
+def _groupable(a: Array) -> bool:
+    """Float arrays wait in groups; empty ones do not: they have nothing to decide, and no
+    place in the group's values."""
+    return a.dtype.kind == "f" and not _dtypes.is_ml_dtype(a.dtype) and a.size > 0
 
 
 _RUN_DTYPES = frozenset(np.dtype(t) for t in ("float64", "int64", "complex128"))
 
 
-def _run_items(
-    run: LeafRun, items: list[int], options: Options
+def _explain(
+    pairs: list[tuple[LeafPair, Array, Array]], options: Options
 ) -> list[tuple[list[Mismatch], list[PendingNote]]]:
-    """The full path's records of some items of a run, one by one."""
-    return [compare_leaves(run.pair(i), options) for i in items]
+    """The records of failing pairs of float arrays of one dtype and their own shapes, as the
+    full path makes them. NumPy arrays and Python floats under a scalar tolerance (not a
+    derived one: its hints read each pair's bound) are measured and diagnosed together, a
+    few engine runs over many of them; the others take the full path one by one."""
+    out: list[tuple[list[Mismatch], list[PendingNote]] | None] = [None] * len(pairs)
+    t = options.tolerance
+    if _engine.QUICK and (t is None or t.derivation is None):
+        batch: list[int] = []
+        size = 0
+        for k, (pair, x, _) in enumerate(pairs):
+            if type(pair.actual) is type(pair.expected) and type(pair.actual) in _EXPLAINED:
+                batch.append(k)
+                size += x.size
+            if batch and (size >= _EXPLAIN_BATCH or k == len(pairs) - 1):
+                _explain_together(pairs, batch, options, out)
+                batch, size = [], 0
+    return [
+        found if found is not None else compare_leaves(pairs[k][0], options)
+        for k, found in enumerate(out)
+    ]
+
+
+_EXPLAINED = frozenset({np.ndarray, float})
+_EXPLAIN_BATCH = 1 << 18  # elements explained together (bounds the memory it takes)
+
+
+def _explain_together(
+    pairs: list[tuple[LeafPair, Array, Array]],
+    which: list[int],
+    options: Options,
+    out: list[tuple[list[Mismatch], list[PendingNote]] | None],
+) -> None:
+    xs = [pairs[k][1] for k in which]
+    ys = [pairs[k][2] for k in which]
+    rule = rule_for(xs[0].dtype, ys[0].dtype, (), options, "")
+    flat_x = np.concatenate([x.reshape(-1) for x in xs])
+    flat_y = np.concatenate([y.reshape(-1) for y in ys])
+    stats = measure_each(flat_x, flat_y, rule, [x.shape for x in xs])
+    answers = _diagnose.answers_each(list(zip(xs, ys, strict=True)), rule, stats)
+    for k, x, y, st, known in zip(which, xs, ys, stats, answers, strict=True):
+        pair = pairs[k][0]
+        la, le = to_leaf(pair.actual), to_leaf(pair.expected)
+        p = _Pair(format_path(pair.path), la, le, options, [])
+
+        def ask(question: str, answer: Callable[[], Any], known: dict[str, Any] = known) -> Any:
+            return known[question] if question in known else answer()
+
+        hints = _diagnose.value_hints(x, y, rule, st, None, ask)
+        out[k] = ([_failed_values(p, x, y, st, hints, rule)], p.notes)
 
 
 def _structure_hints(event: StructureDiff) -> tuple[Finding, ...]:

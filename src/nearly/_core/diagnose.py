@@ -9,16 +9,17 @@ headline.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from nearly._core.engine import Rule, ValueStats, count_failures
+from nearly._core.engine import Rule, ValueStats, count_failures, failure_mask
 from nearly._prim import dtypes as _dtypes
 from nearly._report.records import Finding
 
-__all__ = ["bound_hints", "dtype_only_hint", "shape_hints", "value_hints"]
+__all__ = ["answers_each", "bound_hints", "dtype_only_hint", "shape_hints", "value_hints"]
 
 Array = np.ndarray[Any, Any]
 
@@ -54,8 +55,23 @@ def _passes(a: Array, e: Array, rule: Rule, **kw: Any) -> bool:
         return False
 
 
+#: how a diagnosis asks one question about a pair: ``ask(question, answer)`` returns the
+#: answer, found by calling ``answer()`` or known beforehand (see :func:`answers_each`); the
+#: questions are the hint codes less ``hint.``, and ``"shift"`` (see :func:`_shift`)
+Ask = Callable[[str, Callable[[], Any]], Any]
+
+
+def _own(_: str, answer: Callable[[], Any]) -> Any:
+    return answer()
+
+
 def value_hints(
-    a: Array, e: Array, rule: Rule, stats: ValueStats, masks: tuple[Array, Array] | None
+    a: Array,
+    e: Array,
+    rule: Rule,
+    stats: ValueStats,
+    masks: tuple[Array, Array] | None,
+    ask: Ask = _own,
 ) -> tuple[Finding, ...]:
     hints: list[Finding] = []
     nonfinite = stats.nan_only_actual + stats.nan_only_expected + stats.nonfinite_other
@@ -83,47 +99,108 @@ def value_hints(
     if masks is not None:
         return tuple(hints or [_generic(stats)])
     sized = a.size > 0 and stats.failed > 0
-    if sized and _passes(a, e, rule, transform=np.negative):
+    if sized and ask("sign_flipped", lambda: _passes(a, e, rule, transform=np.negative)):
         hints.append(Finding("hint.sign_flipped"))
-    if (
-        sized
-        and a.ndim >= 2
-        and a.shape[-1] == a.shape[-2]
-        and a.shape[-1] > 1
-        and _passes(np.swapaxes(a, -1, -2), e, rule)
-    ):
+    if sized and _square(a) and ask("transposed", lambda: _passes(np.swapaxes(a, -1, -2), e, rule)):
         hints.append(Finding("hint.transposed"))
-    first = stats.first_failure
-    if sized and first is not None and stats.failed >= 2:
-        work = _dtypes.work_dtype(a.dtype, e.dtype)
-        with np.errstate(all="ignore"):
-            av, ev = np.asarray(a[first]).astype(work), np.asarray(e[first]).astype(work)
-            c = av - ev
-            s = av / ev if ev != 0 else np.asarray(np.nan)
-        if np.isfinite(c) and c != 0 and _passes(a, e, rule, transform=lambda x: x - c):
+    shift = ask("shift", lambda: _shift(a, e, stats)) if sized else None
+    if shift is not None:
+        c, s = shift
+        if c is not None and ask("offset", lambda: _passes(a, e, rule, transform=lambda x: x - c)):
             hints.append(Finding("hint.offset", {"offset": _number(c)}))
-        elif (
-            np.isfinite(s)
-            and s not in (0, 1, -1)
-            and _passes(a, e, rule, transform=lambda x: x / s)
-        ):
+        elif s is not None and ask("scale", lambda: _passes(a, e, rule, transform=lambda x: x / s)):
             hints.append(Finding("hint.scale", {"scale": _number(s)}))
     if (
         sized
         and not hints
-        and stats.failed >= 2
-        and a.size <= REORDER_LIMIT
-        and _dtypes.family(a.dtype) != "complex"
-        and _dtypes.family(e.dtype) != "complex"
-        and _may_be_reordered(a, e, rule)
+        and _may_sort(a, e, stats)
+        and ask("reordered", lambda: _may_be_reordered(a, e, rule) and _passes_sorted(a, e, rule))
     ):
-        sa = np.sort(a.reshape(-1).astype(np.float64))
-        se = np.sort(e.reshape(-1).astype(np.float64))
-        if _passes(sa, se, rule):
-            hints.append(Finding("hint.reordered"))
+        hints.append(Finding("hint.reordered"))
     if not hints:
         hints.append(_generic(stats))
     return tuple(hints)
+
+
+def _square(a: Array) -> bool:
+    return a.ndim >= 2 and a.shape[-1] == a.shape[-2] and a.shape[-1] > 1
+
+
+def _shift(a: Array, e: Array, stats: ValueStats) -> tuple[Any, Any] | None:
+    """The offset ``c`` and the scale ``s`` that would carry the first failing element of
+    ``e`` to that of ``a``, each None where it cannot be the answer (None: too few failures
+    to ask)."""
+    first = stats.first_failure
+    if first is None or stats.failed < 2:
+        return None
+    work = _dtypes.work_dtype(a.dtype, e.dtype)
+    with np.errstate(all="ignore"):
+        av, ev = np.asarray(a[first]).astype(work), np.asarray(e[first]).astype(work)
+        c = av - ev
+        s = av / ev if ev != 0 else np.asarray(np.nan)
+    offset = c if np.isfinite(c) and c != 0 else None
+    scale = s if np.isfinite(s) and s not in (0, 1, -1) else None
+    return offset, scale
+
+
+def _may_sort(a: Array, e: Array, stats: ValueStats) -> bool:
+    """Whether a reordering is worth asking about: several failures, real values, a size
+    worth sorting."""
+    return (
+        stats.failed >= 2
+        and a.size <= REORDER_LIMIT
+        and _dtypes.family(a.dtype) != "complex"
+        and _dtypes.family(e.dtype) != "complex"
+    )
+
+
+def _sorted(x: Array) -> Array:
+    return np.sort(x.reshape(-1).astype(np.float64))
+
+
+def _passes_sorted(a: Array, e: Array, rule: Rule) -> bool:
+    return _passes(_sorted(a), _sorted(e), rule)
+
+
+def answers_each(
+    pairs: Sequence[tuple[Array, Array]], rule: Rule, stats: Sequence[ValueStats]
+) -> list[dict[str, Any]]:
+    """For many failing pairs of one float dtype (no masks) and one scalar rule: the answers
+    :func:`value_hints` would get from the engine for each, found by one engine run per
+    question over all the pairs that may ask it, instead of a few runs per pair."""
+    answers: list[dict[str, Any]] = [{} for _ in pairs]
+    asked: dict[str, list[tuple[int, Array, Array]]] = {}
+    with np.errstate(all="ignore"):
+        for i, ((a, e), st) in enumerate(zip(pairs, stats, strict=True)):
+            if not (a.size and st.failed):
+                continue
+            work = _dtypes.work_dtype(a.dtype, e.dtype)
+            asked.setdefault("sign_flipped", []).append((i, np.negative(a.astype(work)), e))
+            if _square(a):
+                asked.setdefault("transposed", []).append((i, np.swapaxes(a, -1, -2), e))
+            shift = answers[i]["shift"] = _shift(a, e, st)
+            if shift is not None:
+                c, s = shift
+                if c is not None:
+                    asked.setdefault("offset", []).append((i, a.astype(work) - c, e))
+                if s is not None:
+                    asked.setdefault("scale", []).append((i, a.astype(work) / s, e))
+            if _may_sort(a, e, st):
+                asked.setdefault("reordered", []).append((i, _sorted(a), _sorted(e)))
+    for question, items in asked.items():
+        sizes = [x.size for _, x, _ in items]
+        fails = failure_mask(
+            np.concatenate([x.reshape(-1) for _, x, _ in items]),
+            np.concatenate([y.reshape(-1) for _, _, y in items]),
+            rule,
+        )
+        bad = np.logical_or.reduceat(fails, np.cumsum([0, *sizes[:-1]]))
+        for (i, _, _), b in zip(items, bad.tolist(), strict=True):
+            a, e = pairs[i]
+            # (the cheap necessary conditions of a reordering, only where sorting worked)
+            ok = not b and (question != "reordered" or _may_be_reordered(a, e, rule))
+            answers[i][question] = ok
+    return answers
 
 
 def _may_be_reordered(a: Array, e: Array, rule: Rule) -> bool:

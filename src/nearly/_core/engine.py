@@ -35,6 +35,7 @@ __all__ = [
     "count_failures",
     "failure_mask",
     "measure",
+    "measure_each",
     "quick_measurable",
     "quick_pass",
     "quick_pass_number",
@@ -740,9 +741,14 @@ def quick_unequal(a: Array, e: Array, rule: Rule) -> ValueStats | None:
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    if not shape:
-        return ()
-    return tuple(int(i) for i in np.unravel_index(flat, shape))
+    """The index of a flat position in C order (as ``np.unravel_index``, for one)."""
+    if len(shape) == 1:
+        return (flat,)
+    out = []
+    for n in reversed(shape):
+        flat, i = divmod(flat, n)
+        out.append(i)
+    return tuple(reversed(out))
 
 
 def _better(cur: Extreme | None, value: float) -> bool:
@@ -769,59 +775,150 @@ def measure(
 ) -> ValueStats:
     """Counts, worst differences and examples of the failing elements of two arrays."""
     plan = _prepare(a, e, rule)
-    shape = a.shape
     stats = ValueStats(total=int(a.size))
-    fam_ulp = _dtypes.family(rule.ulp_dtype)
     for found in _scan(a, e, rule, plan, masks, None, True):
-        res, pos, va, ve = found.res, found.pos, found.a, found.e
-        stats.failed += int(pos.size)
-        assert res.nan_a is not None and res.nan_e is not None and res.finite is not None
-        assert res.d is not None and res.t is not None and res.mag is not None
-        stats.mask_differs += found.mask_differs
-        unmasked = np.ones(pos.shape, dtype=bool) if found.unmasked is None else found.unmasked
-        nan_a, nan_e = res.nan_a & unmasked, res.nan_e & unmasked
-        stats.nan_only_actual += int(np.count_nonzero(nan_a & ~nan_e))
-        stats.nan_only_expected += int(np.count_nonzero(nan_e & ~nan_a))
-        stats.nonfinite_other += int(
-            np.count_nonzero(unmasked & ~res.finite & ~(res.nan_a ^ res.nan_e))
-        )
-        if stats.first_failure is None:
-            stats.first_failure = _unravel(int(pos[0]), shape)
-        for k in range(min(pos.size, max(0, EXAMPLES - len(stats.examples)))):
-            stats.examples.append((_unravel(int(pos[k]), shape), va[k], ve[k]))
-        sel = np.flatnonzero(res.finite & unmasked)
-        if sel.size == 0:
-            continue
-        fpos, fa, fe = pos[sel], va[sel], ve[sel]
-        d, t, mag = res.d[sel], res.t[sel], res.mag[sel]
-        if plan.lossy and not plan.int_exact and plan.work.kind in "fc":
-            # a 64-bit integer against a float or complex: the float64 differences may be off
-            d, mag = d.copy(), mag.copy()
-            with np.errstate(invalid="ignore"):
-                big = (np.abs(fa.astype(plan.work)) >= 2.0**53) | (mag >= 2.0**53)
-            for i in np.flatnonzero(big):
-                d[i], mag[i] = _exact_gap(fa[i], fe[i])
-        j = int(np.argmax(d))
-        if _better(stats.worst_abs, float(d[j])):
-            stats.worst_abs = Extreme(float(d[j]), _unravel(int(fpos[j]), shape), float(t[j]))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            rel = np.where(mag > 0, d / mag, np.inf)
-            rel_allowed = np.where(mag > 0, t / mag, np.inf)
-        j = int(np.argmax(rel))
-        if _better(stats.worst_rel, float(rel[j])):
-            stats.worst_rel = Extreme(
-                float(rel[j]), _unravel(int(fpos[j]), shape), float(rel_allowed[j])
-            )
-        if fam_ulp in ("float", "complex"):
-            ud = _dtypes.ulp_distance(fa, fe, rule.ulp_dtype)
-            j = int(np.nanargmax(ud)) if not np.all(np.isnan(ud)) else 0
-            if _better(stats.worst_ulps, float(ud[j])):
-                stats.worst_ulps = Extreme(
-                    float(ud[j]),
-                    _unravel(int(fpos[j]), shape),
-                    None if rule.ulps is None else float(rule.ulps),
-                )
+        _tally(stats, found, a.shape, rule, plan)
     return stats
+
+
+def measure_each(
+    a: Array, e: Array, rule: Rule, shapes: Sequence[tuple[int, ...]]
+) -> list[ValueStats]:
+    """:func:`measure` of many pairs laid end to end in two flat arrays of one float dtype
+    (pair ``i`` is the next ``prod(shapes[i])`` elements, none empty): the same statistics,
+    from one scan over all of them and a few whole-array operations."""
+    sizes = [math.prod(shape) for shape in shapes]
+    starts = np.cumsum([0, *sizes[:-1]])
+    out = [ValueStats(total=n) for n in sizes]
+    plan = _prepare(a, e, rule)
+    assert not plan.lossy and a.dtype == e.dtype
+    found = list(_scan(a, e, rule, plan, None, None, True))
+    if not found:
+        return out
+
+    def joined(x: Callable[[_Found], Array | None]) -> Array:
+        return np.concatenate([x(f) for f in found])
+
+    pos, va, ve = joined(lambda f: f.pos), joined(lambda f: f.a), joined(lambda f: f.e)
+    d, t, mag = joined(lambda f: f.res.d), joined(lambda f: f.res.t), joined(lambda f: f.res.mag)
+    finite = joined(lambda f: f.res.finite)
+    nan_a, nan_e = joined(lambda f: f.res.nan_a), joined(lambda f: f.res.nan_e)
+    pair = np.searchsorted(starts, pos, side="right") - 1
+    lo = _group_starts(pair)
+    ids, counts = pair[lo].tolist(), np.diff([*lo.tolist(), pair.size]).tolist()
+    only_a = np.add.reduceat(nan_a & ~nan_e, lo).tolist()
+    only_e = np.add.reduceat(nan_e & ~nan_a, lo).tolist()
+    other = np.add.reduceat(~finite & ~(nan_a ^ nan_e), lo).tolist()
+    offsets = starts.tolist()
+    for k, i in enumerate(ids):
+        st, shape, first = out[i], shapes[i], int(lo[k])
+        st.failed, st.nan_only_actual, st.nan_only_expected = counts[k], only_a[k], only_e[k]
+        st.nonfinite_other = other[k]
+        st.first_failure = _unravel(int(pos[first]) - offsets[i], shape)
+        st.examples = [
+            (_unravel(int(pos[j]) - offsets[i], shape), va[j], ve[j])
+            for j in range(first, first + min(EXAMPLES, counts[k]))
+        ]
+    sel = np.flatnonzero(finite)
+    if sel.size == 0:
+        return out
+    fpair, fpos, d, t, mag = pair[sel], pos[sel], d[sel], t[sel], mag[sel]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rel = np.where(mag > 0, d / mag, np.inf)
+        rel_allowed = np.where(mag > 0, t / mag, np.inf)
+    ulps = None
+    if _dtypes.family(rule.ulp_dtype) in ("float", "complex"):
+        ulps = _dtypes.ulp_distance(va[sel], ve[sel], rule.ulp_dtype)
+    allowed_ulps = None if rule.ulps is None else float(rule.ulps)
+    for name, values, allowed in (
+        ("worst_abs", d, t),
+        ("worst_rel", rel, rel_allowed),
+        ("worst_ulps", ulps, None),
+    ):
+        if values is None:
+            continue
+        for i, j in _first_max(values, fpair):
+            limit = allowed_ulps if allowed is None else float(allowed[j])
+            where = _unravel(int(fpos[j]) - offsets[i], shapes[i])
+            setattr(out[i], name, Extreme(float(values[j]), where, limit))
+    return out
+
+
+def _group_starts(groups: Array) -> Array:
+    """Where each run of equal values of a sorted array begins."""
+    return np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
+
+
+def _first_max(values: Array, groups: Array) -> list[tuple[int, int]]:
+    """For each group (a sorted array of group numbers, one per value): the group and the
+    position of its greatest value, the first one where several are greatest, as
+    ``argmax`` finds it. NaN is never greatest; a group of NaN only: its first value (as
+    :func:`measure` reports it)."""
+    lo = _group_starts(groups)
+    nan = np.isnan(values)
+    top = np.fmax.reduceat(values, lo)
+    ends = np.diff([*lo.tolist(), values.size])
+    hit = np.flatnonzero((values == np.repeat(top, ends)) & ~nan)
+    first = hit[_group_starts(groups[hit])] if hit.size else hit
+    found = dict(zip(groups[first].tolist(), first.tolist(), strict=True))
+    # groups whose values are all NaN
+    for g, start in zip(groups[lo].tolist(), lo.tolist(), strict=True):
+        found.setdefault(g, start)
+    return sorted(found.items())
+
+
+def _tally(
+    stats: ValueStats, found: _Found, shape: tuple[int, ...], rule: Rule, plan: _Plan
+) -> None:
+    """Add one stretch of failing elements to what :func:`measure` found so far."""
+    res, pos, va, ve = found.res, found.pos, found.a, found.e
+    stats.failed += int(pos.size)
+    assert res.nan_a is not None and res.nan_e is not None and res.finite is not None
+    assert res.d is not None and res.t is not None and res.mag is not None
+    stats.mask_differs += found.mask_differs
+    unmasked = np.ones(pos.shape, dtype=bool) if found.unmasked is None else found.unmasked
+    nan_a, nan_e = res.nan_a & unmasked, res.nan_e & unmasked
+    stats.nan_only_actual += int(np.count_nonzero(nan_a & ~nan_e))
+    stats.nan_only_expected += int(np.count_nonzero(nan_e & ~nan_a))
+    stats.nonfinite_other += int(
+        np.count_nonzero(unmasked & ~res.finite & ~(res.nan_a ^ res.nan_e))
+    )
+    if stats.first_failure is None:
+        stats.first_failure = _unravel(int(pos[0]), shape)
+    for k in range(min(pos.size, max(0, EXAMPLES - len(stats.examples)))):
+        stats.examples.append((_unravel(int(pos[k]), shape), va[k], ve[k]))
+    sel = np.flatnonzero(res.finite & unmasked)
+    if sel.size == 0:
+        return
+    fpos, fa, fe = pos[sel], va[sel], ve[sel]
+    d, t, mag = res.d[sel], res.t[sel], res.mag[sel]
+    if plan.lossy and not plan.int_exact and plan.work.kind in "fc":
+        # a 64-bit integer against a float or complex: the float64 differences may be off
+        d, mag = d.copy(), mag.copy()
+        with np.errstate(invalid="ignore"):
+            big = (np.abs(fa.astype(plan.work)) >= 2.0**53) | (mag >= 2.0**53)
+        for i in np.flatnonzero(big):
+            d[i], mag[i] = _exact_gap(fa[i], fe[i])
+    j = int(np.argmax(d))
+    if _better(stats.worst_abs, float(d[j])):
+        stats.worst_abs = Extreme(float(d[j]), _unravel(int(fpos[j]), shape), float(t[j]))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rel = np.where(mag > 0, d / mag, np.inf)
+        rel_allowed = np.where(mag > 0, t / mag, np.inf)
+    j = int(np.argmax(rel))
+    if _better(stats.worst_rel, float(rel[j])):
+        stats.worst_rel = Extreme(
+            float(rel[j]), _unravel(int(fpos[j]), shape), float(rel_allowed[j])
+        )
+    if _dtypes.family(rule.ulp_dtype) in ("float", "complex"):
+        ud = _dtypes.ulp_distance(fa, fe, rule.ulp_dtype)
+        j = int(np.nanargmax(ud)) if not np.all(np.isnan(ud)) else 0
+        if _better(stats.worst_ulps, float(ud[j])):
+            stats.worst_ulps = Extreme(
+                float(ud[j]),
+                _unravel(int(fpos[j]), shape),
+                None if rule.ulps is None else float(rule.ulps),
+            )
 
 
 # ------------------------------------------------------------- exact comparison of non-numbers

@@ -60,6 +60,9 @@ class Options:
     exact: bool = False
     describe_passing: bool = False  # also measure leaves that pass without being identical
     in_graph: bool = False  # symbolic tensors become assertion ops (the assert_* functions)
+    # only the verdict is wanted: stop at the first failing leaf (not while a graph is traced,
+    # whose checks must all become ops)
+    stop_at_failure: bool = False
 
 
 def reject_unknown(func: str, unknown: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -119,6 +122,7 @@ def _make_options(
     exact: bool = False,
     describe_passing: bool = False,
     in_graph: bool = False,
+    stop_at_failure: bool = False,
 ) -> Options:
     given = [n for n, v in (("rtol", rtol), ("atol", atol), ("ulps", ulps)) if v is not None]
     if tol is not None:
@@ -158,4 +162,5 @@ def _make_options(
         exact=exact,
         describe_passing=describe_passing,
         in_graph=in_graph,
+        stop_at_failure=stop_at_failure,
     )

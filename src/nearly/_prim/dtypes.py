@@ -146,6 +146,7 @@ def native(dt: np.dtype[Any]) -> np.dtype[Any]:
     return dt if dt.isnative else dt.newbyteorder("=")
 
 
+@lru_cache(maxsize=256)
 def work_dtype(a: np.dtype[Any], e: np.dtype[Any]) -> np.dtype[Any]:
     """The dtype the fast path computes in: float64 or complex128, or their extended forms
     when an input is a longdouble. Every input value is representable in it, except 64-bit
