@@ -459,6 +459,24 @@ def test_tf_ragged_tensors_compare_row_by_row() -> None:
     assert only(nearly.compare(ragged, fewer_rows)).kind == "structure"
 
 
+def test_tf_ragged_rows_are_read_in_one_copy_and_reported_row_by_row() -> None:
+    tf = import_framework("tensorflow")
+    values = np.arange(12, dtype=np.float32).reshape(6, 2)  # rows of 2-vectors
+    ragged = tf.RaggedTensor.from_row_lengths(values, [2, 0, 3, 1])
+    other = values.copy()
+    other[4, 1] += 1.0  # row 2 (values 2-4), its third item
+    mismatch = only(nearly.compare(ragged, tf.RaggedTensor.from_row_lengths(other, [2, 0, 3, 1])))
+    assert (mismatch.path, mismatch.index, mismatch.count) == ("[2]", (2, 1), 1)
+    assert nearly.compare(ragged, ragged).leaves == 4
+    empty = tf.RaggedTensor.from_row_lengths(np.zeros(0, np.float32), np.zeros(0, np.int64))
+    assert nearly.compare(empty, empty).leaves == 0
+    deeper = tf.ragged.constant([[[1.0], [2.0, 3.0]], [[4.0]]])  # two ragged levels
+    changed = tf.ragged.constant([[[1.0], [2.0, 3.5]], [[4.0]]])
+    assert only(nearly.compare(deeper, changed)).path == "[0][1]"
+    words = tf.ragged.constant([["a", "b"], ["c"]])
+    assert only(nearly.compare(words, tf.ragged.constant([["a", "b"], ["d"]]))).path == "[1]"
+
+
 def test_tf_sparse_tensors_compare_by_value() -> None:
     tf = import_framework("tensorflow")
     sparse = tf.sparse.SparseTensor(indices=[[0, 1], [1, 0]], values=[1.0, 2.0], dense_shape=[2, 2])

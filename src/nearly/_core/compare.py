@@ -8,6 +8,7 @@ records whose findings are codes and data; their wording lives in
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -83,7 +84,22 @@ Array = np.ndarray[Any, Any]
 
 
 def run(actual: Any, expected: Any, options: Options) -> Comparison:
-    """Compare two nested structures; every failing leaf becomes one Mismatch."""
+    """Compare two nested structures; every failing leaf becomes one Mismatch.
+
+    Python's cycle collector is paused meanwhile: a walk over many leaves allocates many
+    small objects (paths, leaf pairs, records), none of them in a cycle, and with the
+    collector on it ran again and again over everything alive (a third of the time of a walk
+    over 200,000 leaves)."""
+    if not gc.isenabled():
+        return _run(actual, expected, options)
+    gc.disable()
+    try:
+        return _run(actual, expected, options)
+    finally:
+        gc.enable()
+
+
+def _run(actual: Any, expected: Any, options: Options) -> Comparison:
     # findings per event, in walk order; small leaves wait in `batch` for a joint verdict
     if type(actual) is float and type(expected) is float:
         found = _two_floats(actual, expected, options)
@@ -324,8 +340,8 @@ class _SmallLeaves:
         if len(waiting) == 1:
             a, e = waiting[0][2].reshape(-1), waiting[0][3].reshape(-1)
         else:
-            a = np.concatenate([x.reshape(-1) for _, _, x, _ in waiting])
-            e = np.concatenate([y.reshape(-1) for _, _, _, y in waiting])
+            a = np.concatenate([x for _, _, x, _ in waiting], axis=None)
+            e = np.concatenate([y for _, _, _, y in waiting], axis=None)
         rule = rule_for(dtype, dtype, a.shape, self.options, "")
         if self.joint and count_failures(a, e, rule, limit=1) == 0:
             return
@@ -358,7 +374,10 @@ class _SmallLeaves:
 def _groupable(a: Array) -> bool:
     """Float arrays wait in groups; empty ones do not: they have nothing to decide, and no
     place in the group's values."""
-    return a.dtype.kind == "f" and not _dtypes.is_ml_dtype(a.dtype) and a.size > 0
+    return a.dtype in _GROUPED and a.size > 0
+
+
+_GROUPED = frozenset(np.dtype(t) for t in ("float16", "float32", "float64", "longdouble"))
 
 
 _RUN_DTYPES = frozenset(np.dtype(t) for t in ("float64", "int64", "complex128"))
@@ -402,8 +421,8 @@ def _explain_together(
     xs = [pairs[k][1] for k in which]
     ys = [pairs[k][2] for k in which]
     rule = rule_for(xs[0].dtype, ys[0].dtype, (), options, "")
-    flat_x = np.concatenate([x.reshape(-1) for x in xs])
-    flat_y = np.concatenate([y.reshape(-1) for y in ys])
+    flat_x = np.concatenate(xs, axis=None)
+    flat_y = np.concatenate(ys, axis=None)
     stats = measure_each(flat_x, flat_y, rule, [x.shape for x in xs])
     answers = _diagnose.answers_each(list(zip(xs, ys, strict=True)), rule, stats)
     for k, x, y, st, known in zip(which, xs, ys, stats, answers, strict=True):

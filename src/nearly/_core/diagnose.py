@@ -190,8 +190,8 @@ def answers_each(
     for question, items in asked.items():
         sizes = [x.size for _, x, _ in items]
         fails = failure_mask(
-            np.concatenate([x.reshape(-1) for _, x, _ in items]),
-            np.concatenate([y.reshape(-1) for _, _, y in items]),
+            np.concatenate([x for _, x, _ in items], axis=None),
+            np.concatenate([y for _, _, y in items], axis=None),
             rule,
         )
         bad = np.logical_or.reduceat(fails, np.cumsum([0, *sizes[:-1]]))
