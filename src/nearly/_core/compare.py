@@ -424,7 +424,7 @@ def _explain_together(
     flat_x = np.concatenate(xs, axis=None)
     flat_y = np.concatenate(ys, axis=None)
     stats = measure_each(flat_x, flat_y, rule, [x.shape for x in xs])
-    answers = _diagnose.answers_each(list(zip(xs, ys, strict=True)), rule, stats)
+    answers = _diagnose.answers_each(flat_x, flat_y, [x.shape for x in xs], rule, stats)
     for k, x, y, st, known in zip(which, xs, ys, stats, answers, strict=True):
         pair = pairs[k][0]
         la, le = to_leaf(pair.actual), to_leaf(pair.expected)
@@ -458,6 +458,9 @@ def _precision(leaf: Leaf, dt: np.dtype[Any]) -> np.dtype[Any]:
 
 
 def _fmt(x: Any) -> str:
+    """A value as an example prints it (floats as NumPy prints them: shortest round trip)."""
+    if type(x) in _FLOAT_SCALARS:  # the commonest, first
+        return str(x)
     if isinstance(x, (str, bytes)):
         text = repr(x)
     elif (isinstance(x, np.generic) and x.dtype.kind in "fc") or _dtypes.family(
@@ -467,6 +470,9 @@ def _fmt(x: Any) -> str:
     else:
         text = str(x) if isinstance(x, np.generic) else repr(x)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
 
 
 def _examples(stats: ValueStats, masks: tuple[Array, Array] | None = None) -> list[Example]:

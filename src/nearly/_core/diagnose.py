@@ -9,6 +9,7 @@ headline.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -163,44 +164,86 @@ def _passes_sorted(a: Array, e: Array, rule: Rule) -> bool:
 
 
 def answers_each(
-    pairs: Sequence[tuple[Array, Array]], rule: Rule, stats: Sequence[ValueStats]
+    x: Array, y: Array, shapes: Sequence[tuple[int, ...]], rule: Rule, stats: Sequence[ValueStats]
 ) -> list[dict[str, Any]]:
-    """For many failing pairs of one float dtype (no masks) and one scalar rule: the answers
-    :func:`value_hints` would get from the engine for each, found by one engine run per
-    question over all the pairs that may ask it, instead of a few runs per pair."""
-    answers: list[dict[str, Any]] = [{} for _ in pairs]
-    asked: dict[str, list[tuple[int, Array, Array]]] = {}
+    """For many failing pairs of one float dtype (no masks) and one scalar rule, laid end to
+    end in two flat arrays (pair ``i`` is the next ``prod(shapes[i])`` elements): the
+    answers :func:`value_hints` would get for each, from a few whole-array operations and
+    one engine run per question over all the pairs that may ask it."""
+    n = len(shapes)
+    sizes = np.array([math.prod(shape) for shape in shapes], dtype=np.intp)
+    starts = np.cumsum(sizes) - sizes
+    answers: list[dict[str, Any]] = [{} for _ in range(n)]
+    failed = np.array([st.failed for st in stats])
+    work = _dtypes.work_dtype(x.dtype, y.dtype)
+
+    def ask(question: str, which: Array, xs: Array, ys: Array) -> list[bool]:
+        """Whether each pair in ``which`` passes (``xs``, ``ys``: their values)."""
+        if not which.size:
+            return []
+        within = np.cumsum(sizes[which]) - sizes[which]
+        bad = np.logical_or.reduceat(failure_mask(xs, ys, rule).reshape(-1), within).tolist()
+        for i, b in zip(which.tolist(), bad, strict=True):
+            answers[i][question] = not b
+        return [not b for b in bad]
+
+    def values_of(which: Array) -> Array:
+        """The flat positions of the values of the pairs in ``which``, pair after pair."""
+        n, within = sizes[which], np.cumsum(sizes[which]) - sizes[which]
+        return np.repeat(starts[which] - within, n) + np.arange(int(n.sum()))
+
     with np.errstate(all="ignore"):
-        for i, ((a, e), st) in enumerate(zip(pairs, stats, strict=True)):
-            if not (a.size and st.failed):
-                continue
-            work = _dtypes.work_dtype(a.dtype, e.dtype)
-            asked.setdefault("sign_flipped", []).append((i, np.negative(a.astype(work)), e))
+        xw = x.astype(work)
+        asking = np.flatnonzero((sizes > 0) & (failed > 0))
+        at = values_of(asking)
+        ask("sign_flipped", asking, np.negative(xw[at]), y[at])
+        for i in asking.tolist():
+            a = x[starts[i] : starts[i] + sizes[i]].reshape(shapes[i])
             if _square(a):
-                asked.setdefault("transposed", []).append((i, np.swapaxes(a, -1, -2), e))
-            shift = answers[i]["shift"] = _shift(a, e, st)
-            if shift is not None:
-                c, s = shift
-                if c is not None:
-                    asked.setdefault("offset", []).append((i, a.astype(work) - c, e))
-                if s is not None:
-                    asked.setdefault("scale", []).append((i, a.astype(work) / s, e))
-            if _may_sort(a, e, st):
-                asked.setdefault("reordered", []).append((i, _sorted(a), _sorted(e)))
-    for question, items in asked.items():
-        sizes = [x.size for _, x, _ in items]
-        fails = failure_mask(
-            np.concatenate([x for _, x, _ in items], axis=None),
-            np.concatenate([y for _, _, y in items], axis=None),
-            rule,
+                e = y[starts[i] : starts[i] + sizes[i]].reshape(shapes[i])
+                ask("transposed", np.array([i]), np.swapaxes(a, -1, -2), e)
+        # the shift that carries each pair's first failing element of expected to actual's
+        several = np.flatnonzero((sizes > 0) & (failed >= 2))
+        first = np.array(
+            [int(starts[i]) + _flat(stats[i].first_failure, shapes[i]) for i in several.tolist()],
+            dtype=np.intp,
         )
-        bad = np.logical_or.reduceat(fails, np.cumsum([0, *sizes[:-1]]))
-        for (i, _, _), b in zip(items, bad.tolist(), strict=True):
-            a, e = pairs[i]
-            # (the cheap necessary conditions of a reordering, only where sorting worked)
-            ok = not b and (question != "reordered" or _may_be_reordered(a, e, rule))
-            answers[i][question] = ok
+        av, ev = xw[first], y[first].astype(work)
+        c = av - ev
+        sc = np.where(ev != 0, av / np.where(ev != 0, ev, 1), np.nan)
+        offset = np.isfinite(c) & (c != 0)
+        scale = np.isfinite(sc) & (sc != 0) & (sc != 1) & (sc != -1)
+        for k, i in enumerate(several.tolist()):
+            answers[i]["shift"] = (c[k] if offset[k] else None, sc[k] if scale[k] else None)
+        for i in asking.tolist():
+            answers[i].setdefault("shift", None)
+        which = several[offset]
+        at = values_of(which)
+        ask("offset", which, xw[at] - np.repeat(c[offset], sizes[which]), y[at])
+        which = several[scale]
+        at = values_of(which)
+        ask("scale", which, xw[at] / np.repeat(sc[scale], sizes[which]), y[at])
+        # sorted, the two match (then the cheap necessary conditions too, as value_hints asks)
+        which = several[sizes[several] <= REORDER_LIMIT]
+        at = values_of(which)
+        pair = np.repeat(np.arange(which.size), sizes[which])
+        xs, ys = x[at].astype(np.float64), y[at].astype(np.float64)
+        xs, ys = xs[np.lexsort((xs, pair))], ys[np.lexsort((ys, pair))]
+        for i, ok in zip(which.tolist(), ask("reordered", which, xs, ys), strict=True):
+            if ok:
+                a = x[starts[i] : starts[i] + sizes[i]]
+                e = y[starts[i] : starts[i] + sizes[i]]
+                answers[i]["reordered"] = _may_be_reordered(a, e, rule)
     return answers
+
+
+def _flat(index: tuple[int, ...] | None, shape: tuple[int, ...]) -> int:
+    """The flat position (C order) of an index."""
+    assert index is not None
+    flat = 0
+    for i, n in zip(index, shape, strict=True):
+        flat = flat * n + i
+    return flat
 
 
 def _may_be_reordered(a: Array, e: Array, rule: Rule) -> bool:
